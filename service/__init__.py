@@ -1,0 +1,1 @@
+"""Payment orchestrator: one normalized API over several payment providers."""

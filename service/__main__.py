@@ -1,0 +1,118 @@
+"""Command line: serve | migrate | api-keys create | sandbox | dev | openapi."""
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from service.dev import ALL_SCOPES, create_key, run_dev, sandbox_app
+from service.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_DIR = ROOT / ".dev"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    keys = sub.add_parser("api-keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key; prints it alone on the last line")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", action="append", required=True, choices=ALL_SCOPES)
+    create.add_argument("--rate-limit-per-second", type=float, default=None)
+    create.add_argument("--rate-limit-burst", type=int, default=None)
+    sandbox = sub.add_parser("sandbox", help="run a provider simulator")
+    sandbox.add_argument("--provider", default="bizon", choices=["bizon"])
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8101)
+    sub.add_parser("dev", help="everything for a local demo: databases, sandbox, service, a key")
+    spec = sub.add_parser("openapi", help="write the OpenAPI document")
+    spec.add_argument("--output", default="-")
+    return parser
+
+
+def _env_settings() -> Settings:
+    try:
+        return load_settings(os.environ)
+    except SettingsError as exc:
+        sys.exit(str(exc))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    _env_settings()  # fail fast with a clear message before uvicorn starts workers
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=60,
+    )
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from service.ledger.migrate import upgrade
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("DATABASE_URL is required")
+    upgrade(url)
+    print("migrations applied")
+
+
+def cmd_api_keys(args: argparse.Namespace) -> None:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("DATABASE_URL is required")
+    secret = asyncio.run(
+        create_key(url, args.name, args.scope, args.rate_limit_per_second, args.rate_limit_burst)
+    )
+    print(secret)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> None:
+    app = sandbox_app(args.provider, f"http://{args.host}:{args.port}")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+def cmd_openapi(args: argparse.Namespace) -> None:
+    from service.openapi import render
+
+    text = render()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command == "dev":
+        run_dev(DEV_DIR)
+        return
+    handlers = {
+        "serve": cmd_serve,
+        "migrate": cmd_migrate,
+        "api-keys": cmd_api_keys,
+        "sandbox": cmd_sandbox,
+        "openapi": cmd_openapi,
+    }
+    handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The HTTP API (Litestar): controllers, wire schemas, problems, security."""

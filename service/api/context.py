@@ -1,0 +1,79 @@
+"""The request context: X-Request-Id, structlog binding, and the access log.
+
+Litestar runs route middleware only for matched routes, so the context is made
+lazily by whichever runs first (middleware, exception handler, or `before_send`
+for a 404) and `before_send` stamps every response with the id.
+"""
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_KEY = "request_context"
+access_log = structlog.get_logger("access")
+
+
+def _context(scope: Scope) -> dict[str, Any]:
+    state: dict[str, Any] = scope.setdefault("state", {})
+    ctx = state.get(_KEY)
+    if ctx is None:
+        given = ""
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+                break
+        ctx = {
+            "id": given if _VALID_ID.match(given) else uuid.uuid4().hex,
+            "started": time.perf_counter(),
+        }
+        state[_KEY] = ctx
+    return ctx
+
+
+def request_id_of(scope: Scope) -> str:
+    return str(_context(scope)["id"])
+
+
+def bind_to_request(scope: Scope, **values: Any) -> None:
+    """Attach values (the API key id, say) to the access log line of this request."""
+    _context(scope).update(values)
+    structlog.contextvars.bind_contextvars(**values)
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        ctx = _context(scope)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=ctx["id"])
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            structlog.contextvars.clear_contextvars()
+
+
+async def stamp_response(message: Message, scope: Scope) -> None:
+    """before_send hook: X-Request-Id on every response, one access-log line each."""
+    if message["type"] != "http.response.start":
+        return
+    ctx = _context(scope)
+    headers = MutableScopeHeaders.from_message(message)
+    headers["X-Request-Id"] = ctx["id"]
+    route = scope.get("path_template") or scope.get("path")
+    if route in ("/health/live", "/health/ready", "/metrics"):
+        return
+    access_log.info(
+        "request",
+        request_id=ctx["id"],
+        method=scope.get("method"),
+        path=scope.get("path"),
+        status=message["status"],
+        duration_ms=round((time.perf_counter() - ctx["started"]) * 1000, 1),
+        api_key_id=ctx.get("api_key_id"),
+    )

@@ -1,0 +1,224 @@
+"""The /v1/payments routes."""
+
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Body, Parameter
+
+from service.api.convert import new_payment, payment_response
+from service.api.deps import services_of
+from service.api.docs import CAPTURE, CARD_PAYMENT, COMMON, HOSTED_PAYMENT, MONEY, REFUND, problems
+from service.api.errors import field_error_from_message
+from service.api.idempotency import idempotent
+from service.api.schemas import (
+    CaptureRequest,
+    CreatePaymentRequest,
+    EmptyRequest,
+    PaymentListResponse,
+    PaymentResponse,
+    RefundRequest,
+)
+from service.domain.errors import ValidationFailed
+from service.domain.payments import PaymentStatus
+from service.domain.ports import ApiKey, PaymentFilter
+
+T = TypeVar("T")
+AnyRequest = Request[Any, Any, Any]
+PaymentId = Annotated[str, Parameter(description="A payment id (pay_…)", max_length=64)]
+
+
+async def strict_body(request: AnyRequest, kind: type[T]) -> T | None:
+    """Decode the body strictly: Litestar's lax parsing would turn "1" into 1."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(
+            "the request is invalid", [field_error_from_message(str(exc))]
+        ) from None
+
+
+class PaymentController(Controller):
+    path = "/payments"
+    tags = ["payments"]
+
+    @post(
+        "/",
+        operation_id="createPayment",
+        summary="Create and confirm a payment",
+        status_code=201,
+        opt={"scope": "payments:write"},
+        responses=problems(*MONEY),
+    )
+    async def create(
+        self,
+        request: AnyRequest,
+        data: Annotated[CreatePaymentRequest, Body(examples=[CARD_PAYMENT, HOSTED_PAYMENT])],
+    ) -> Response[PaymentResponse]:
+        """Authorize a card, charge it at once, or open a hosted payment page.
+
+        `capture: "manual"` authorizes only; `"automatic"` charges at once; a
+        `hosted_page` payment answers `requires_action` with a `next_action` redirect.
+        A decline is not an HTTP error: the payment is created with status `failed`
+        and a `failure`. A provider timeout leaves it `processing` until synced.
+        """
+        req = await strict_body(request, CreatePaymentRequest) or data
+        new = new_payment(req)
+        api_key: ApiKey = request.scope["state"]["api_key"]
+        services = services_of(request.app.state)
+        return await idempotent(  # type: ignore[return-value]
+            request, 201, lambda scope: services.payments.create(new, api_key.id, scope)
+        )
+
+    @get(
+        "/{payment_id:str}",
+        operation_id="getPayment",
+        summary="Get a payment with its operations",
+        opt={"scope": "payments:read"},
+        responses=problems(*COMMON, "not_found"),
+    )
+    async def retrieve(self, request: AnyRequest, payment_id: PaymentId) -> PaymentResponse:
+        """One payment and its ledger operations, oldest first."""
+        payment = await services_of(request.app.state).payments.get(payment_id)
+        return payment_response(payment)
+
+    @get(
+        "/",
+        operation_id="listPayments",
+        summary="List payments, newest first",
+        opt={"scope": "payments:read"},
+        responses=problems(*COMMON, "validation_error"),
+    )
+    async def list_payments(
+        self,
+        request: AnyRequest,
+        status: PaymentStatus | None = None,
+        provider: Annotated[str | None, Parameter(max_length=64)] = None,
+        merchant_reference: Annotated[str | None, Parameter(max_length=255)] = None,
+        created_gte: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
+        created_lt: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        starting_after: Annotated[
+            str | None, Parameter(max_length=64, description="next_cursor of the previous page")
+        ] = None,
+    ) -> PaymentListResponse:
+        """Filter by status, provider, merchant_reference and a created range.
+
+        Page with `starting_after` set to the previous page's `next_cursor`.
+        """
+        where = PaymentFilter(status, provider, merchant_reference, created_gte, created_lt)
+        services = services_of(request.app.state)
+        rows, more = await services.payments.list_payments(where, limit, starting_after)
+        return PaymentListResponse(
+            data=[payment_response(p) for p in rows],
+            has_more=more,
+            next_cursor=rows[-1].id if more and rows else None,
+        )
+
+    @post(
+        "/{payment_id:str}/capture",
+        operation_id="capturePayment",
+        summary="Capture an authorization, in full or in part",
+        status_code=200,
+        opt={"scope": "payments:write"},
+        responses=problems(*MONEY, "not_found", "invalid_state", "amount_exceeds_capturable"),
+    )
+    async def capture(
+        self,
+        request: AnyRequest,
+        payment_id: PaymentId,
+        data: Annotated[CaptureRequest | None, Body(examples=[CAPTURE])] = None,
+    ) -> Response[PaymentResponse]:
+        """Capture `amount` (default: all of it).
+
+        One capture per payment; a partial capture releases the rest of the authorization.
+        """
+        req = await strict_body(request, CaptureRequest) or CaptureRequest()
+        payments = services_of(request.app.state).payments
+        return await idempotent(  # type: ignore[return-value]
+            request, 200, lambda _: payments.capture(payment_id, req.amount)
+        )
+
+    @post(
+        "/{payment_id:str}/void",
+        operation_id="voidPayment",
+        summary="Release an authorization",
+        status_code=200,
+        opt={"scope": "payments:write"},
+        responses=problems(*MONEY, "not_found", "invalid_state"),
+    )
+    async def void(
+        self, request: AnyRequest, payment_id: PaymentId, data: EmptyRequest | None = None
+    ) -> Response[PaymentResponse]:
+        """Void an authorized, uncaptured payment."""
+        await strict_body(request, EmptyRequest)
+        payments = services_of(request.app.state).payments
+        return await idempotent(  # type: ignore[return-value]
+            request, 200, lambda _: payments.void(payment_id)
+        )
+
+    @post(
+        "/{payment_id:str}/refunds",
+        operation_id="refundPayment",
+        summary="Refund a captured payment, in full or in part",
+        status_code=200,
+        opt={"scope": "payments:write"},
+        responses=problems(*MONEY, "not_found", "invalid_state", "amount_exceeds_refundable"),
+    )
+    async def refund(
+        self,
+        request: AnyRequest,
+        payment_id: PaymentId,
+        data: Annotated[RefundRequest | None, Body(examples=[REFUND])] = None,
+    ) -> Response[PaymentResponse]:
+        """Refund `amount` (default: all that is left).
+
+        Several refunds are allowed; together they never exceed what was captured.
+        """
+        req = await strict_body(request, RefundRequest) or RefundRequest()
+        payments = services_of(request.app.state).payments
+        return await idempotent(  # type: ignore[return-value]
+            request, 200, lambda _: payments.refund(payment_id, req.amount, req.reason)
+        )
+
+    @post(
+        "/{payment_id:str}/cancel",
+        operation_id="cancelPayment",
+        summary="Void or refund, whichever the state calls for",
+        status_code=200,
+        opt={"scope": "payments:write"},
+        responses=problems(*MONEY, "not_found", "invalid_state"),
+    )
+    async def cancel(
+        self, request: AnyRequest, payment_id: PaymentId, data: EmptyRequest | None = None
+    ) -> Response[PaymentResponse]:
+        """Void an authorized payment, or refund all that is left of a captured one."""
+        await strict_body(request, EmptyRequest)
+        payments = services_of(request.app.state).payments
+        return await idempotent(  # type: ignore[return-value]
+            request, 200, lambda _: payments.cancel(payment_id)
+        )
+
+    @post(
+        "/{payment_id:str}/sync",
+        operation_id="syncPayment",
+        summary="Pull the provider's state and reconcile the ledger",
+        status_code=200,
+        opt={"scope": "payments:write"},
+        responses=problems(*COMMON, "not_found", "provider_error", "provider_unavailable"),
+    )
+    async def sync(
+        self, request: AnyRequest, payment_id: PaymentId, data: EmptyRequest | None = None
+    ) -> PaymentResponse:
+        """Settle operations in doubt from the provider's view of the payment.
+
+        Resolves operations left pending (e.g. by a timeout) and imports operations the
+        provider has that the ledger lacks. Moves no money: no Idempotency-Key needed.
+        """
+        await strict_body(request, EmptyRequest)
+        payment = await services_of(request.app.state).payments.sync(payment_id)
+        return payment_response(payment)

@@ -1,0 +1,81 @@
+"""Probes and the provider catalogue."""
+
+import asyncio
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+
+from service.api.deps import services_of
+from service.api.docs import COMMON, problems
+from service.api.schemas import HealthResponse, ProviderListResponse, ProviderResponse
+from service.connectors import REGISTRY
+from service.domain.errors import DependencyUnavailable
+
+AnyRequest = Request[Any, Any, Any]
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["operations"]
+    include_in_schema = True
+
+    @get("/live", operation_id="live", summary="Liveness: the process answers")
+    async def live(self) -> HealthResponse:
+        """Always 200 while the event loop runs."""
+        return HealthResponse(status="ok")
+
+    @get(
+        "/ready",
+        operation_id="ready",
+        summary="Readiness: PostgreSQL and Redis answer",
+        responses={503: problems("dependency_unavailable")[503]},
+    )
+    async def ready(self, request: AnyRequest) -> Response[HealthResponse]:
+        """200 when every dependency answers within a second, else 503 naming the failures."""
+        checks = services_of(request.app.state).health_checks
+        names = list(checks)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(checks[name](), 1.0) for name in names), return_exceptions=True
+        )
+        report = {
+            name: "ok" if not isinstance(result, BaseException) else _reason(result)
+            for name, result in zip(names, results, strict=True)
+        }
+        healthy = all(value == "ok" for value in report.values())
+        return Response(
+            HealthResponse(status="ok" if healthy else "unavailable", checks=report),
+            status_code=200 if healthy else 503,
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DependencyUnavailable):
+        return exc.detail
+    return f"unavailable: {type(exc).__name__}"
+
+
+class ProviderController(Controller):
+    path = "/providers"
+    tags = ["providers"]
+
+    @get(
+        "/",
+        operation_id="listProviders",
+        summary="Connectors, their operations and payment methods",
+        opt={"scope": "payments:read"},
+        responses=problems(*COMMON),
+    )
+    async def list_providers(self, request: AnyRequest) -> ProviderListResponse:
+        """Every connector this build knows; `enabled` when its base URL is configured."""
+        enabled = services_of(request.app.state).payments.providers
+        return ProviderListResponse(
+            data=[
+                ProviderResponse(
+                    name=name,
+                    enabled=name in enabled,
+                    operations=sorted(op.value for op in cls.supports),
+                    payment_methods=sorted(m.value for m in cls.methods),
+                )
+                for name, cls in REGISTRY.items()
+            ]
+        )

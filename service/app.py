@@ -1,0 +1,156 @@
+"""The composition root: the only module that wires adapters into ports."""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from redis.exceptions import RedisError
+
+from service.api.context import RequestContextMiddleware, stamp_response
+from service.api.deps import HealthCheck, Services
+from service.api.errors import handle_exception
+from service.api.payments import PaymentController
+from service.api.security import ApiKeyMiddleware, require_scope
+from service.api.system import HealthController, ProviderController
+from service.connectors import BizonConnector
+from service.domain.errors import DependencyUnavailable
+from service.domain.ports import Connector
+from service.http import HttpxTransport, ProviderEndpoint
+from service.idempotency import RedisIdempotencyCache
+from service.ledger import PostgresLedger
+from service.logs import configure_logging
+from service.orchestration.api_keys import ApiKeyService
+from service.orchestration.clock import SystemClock
+from service.orchestration.executor import ConnectorExecutor
+from service.orchestration.idempotent import IdempotencyGuard
+from service.orchestration.payments import PaymentService
+from service.ratelimit import RedisRateLimiter
+from service.settings import Settings, load_settings
+
+VERSION = "0.1.0"
+MAX_BODY_BYTES = 64 * 1024
+
+
+def build_connectors(
+    settings: Settings,
+) -> tuple[dict[str, Connector], dict[str, ProviderEndpoint]]:
+    connectors: dict[str, Connector] = {}
+    endpoints: dict[str, ProviderEndpoint] = {}
+    if settings.bizon is not None:
+        bizon = settings.bizon
+        connectors["bizon"] = BizonConnector(bizon.login, bizon.password.reveal())
+        endpoints["bizon"] = ProviderEndpoint(
+            bizon.base_url,
+            read_timeout=bizon.timeout_seconds,
+            connect_timeout=bizon.connect_timeout_seconds,
+        )
+    return connectors, endpoints
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Payment orchestrator",
+        version=VERSION,
+        description=(
+            "One normalized API over several payment providers. Amounts are integers in "
+            "minor units. Every money-moving POST needs an `Idempotency-Key`. Errors are "
+            "RFC 9457 problems. Authorize with an API key (`Bearer sk_…`)."
+        ),
+        servers=[Server(url="/")],
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/")],
+        components=Components(
+            security_schemes={
+                "BearerAuth": SecurityScheme(
+                    type="http", scheme="bearer", description="An API key: sk_…"
+                )
+            }
+        ),
+        use_handler_docstrings=True,
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state["settings"]
+    ledger = await PostgresLedger.connect(
+        settings.database_url, max_size=settings.database_pool_size
+    )
+    redis = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+    )
+    connectors, endpoints = build_connectors(settings)
+    transport = HttpxTransport(endpoints)
+    clock = SystemClock()
+    longest = max((e.total_timeout for e in endpoints.values()), default=30.0)
+    app.state["services"] = Services(
+        payments=PaymentService(
+            ledger,
+            connectors,
+            ConnectorExecutor(transport),
+            clock,
+            timedelta(seconds=settings.reconcile_after_seconds),
+        ),
+        idempotency=IdempotencyGuard(
+            RedisIdempotencyCache(redis),
+            ledger,
+            clock,
+            ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+            lock=timedelta(seconds=longest + 30),
+        ),
+        api_keys=ApiKeyService(ledger, clock),
+        limiter=RedisRateLimiter(redis),
+        rate_per_second=settings.rate_limit_per_second,
+        rate_burst=settings.rate_limit_burst,
+        health_checks={"postgres": ledger.ping, "redis": _redis_ping(redis)},
+    )
+    try:
+        yield
+    finally:
+        await transport.close()
+        await redis.aclose()
+        await ledger.close()
+
+
+def _redis_ping(redis: aioredis.Redis) -> HealthCheck:
+    async def ping() -> None:
+        try:
+            await redis.ping()
+        except RedisError as exc:
+            raise DependencyUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
+
+    return ping
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The service as an ASGI app; settings default to the environment."""
+    settings = settings or load_settings(os.environ)
+    configure_logging(settings.log_level, settings.log_json)
+    prometheus = PrometheusConfig(app_name="payment-orchestrator", group_path=True, prefix="http")
+    v1 = Router(
+        path="/v1",
+        route_handlers=[PaymentController, ProviderController],
+        middleware=[ApiKeyMiddleware()],
+        guards=[require_scope],
+        security=[{"BearerAuth": []}],
+    )
+    return Litestar(
+        route_handlers=[v1, HealthController, PrometheusController],
+        middleware=[RequestContextMiddleware(), prometheus.middleware],
+        before_send=[stamp_response],
+        exception_handlers={Exception: handle_exception},
+        openapi_config=openapi_config(),
+        lifespan=[_lifespan],
+        state=State({"settings": settings}),
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+        logging_config=None,
+    )

@@ -1,0 +1,130 @@
+"""`python -m service dev` (what `make run` runs): a whole demo in one process.
+
+Finds or starts PostgreSQL and Redis, migrates, starts the Bizon simulator on
+:8101 and the service on :8000, creates an API key with every scope and prints
+how to use it.
+"""
+
+import asyncio
+import os
+from pathlib import Path
+
+import uvicorn
+from litestar import Litestar
+
+from service.devservices import ensure_database, postgres_server, redis_server
+
+SANDBOX_LOGIN = "sandbox"
+SANDBOX_PASSWORD = "sandbox"  # noqa: S105 - the simulator's own, public test credential
+ALL_SCOPES = ["payments:read", "payments:write", "payouts:write", "ops"]
+SERVICE_PORT = 8000
+SANDBOX_PORT = 8101
+DEV_DATABASE = "payment_orchestrator"
+
+
+async def create_key(
+    database_url: str,
+    name: str,
+    scopes: list[str],
+    rate_limit_per_second: float | None = None,
+    rate_limit_burst: int | None = None,
+) -> str:
+    """Create an API key, print what it is, return the secret (shown once)."""
+    from service.ledger import PostgresLedger
+    from service.orchestration.api_keys import ApiKeyService
+    from service.orchestration.clock import SystemClock
+
+    ledger = await PostgresLedger.connect(database_url, max_size=1)
+    try:
+        made = await ApiKeyService(ledger, SystemClock()).create(
+            name, scopes, rate_limit_per_second, rate_limit_burst
+        )
+    finally:
+        await ledger.close()
+    return made.secret
+
+
+def sandbox_app(provider: str, public_url: str) -> Litestar:
+    """A provider simulator as an ASGI app."""
+    from service.sandbox.bizon import BizonSandboxConfig, create_bizon_sandbox
+
+    if provider != "bizon":
+        raise ValueError(f"no simulator for {provider}")
+    config = BizonSandboxConfig(
+        login=SANDBOX_LOGIN, password=SANDBOX_PASSWORD, public_url=public_url
+    )
+    return create_bizon_sandbox(config)
+
+
+def _databases(workdir: Path) -> tuple[str, str, list[str]]:
+    notes = []
+    database_url = os.environ.get("DATABASE_URL")
+    if database_url:
+        notes.append("PostgreSQL: DATABASE_URL from the environment")
+    else:
+        server, where = postgres_server(workdir)
+        database_url = asyncio.run(ensure_database(server, DEV_DATABASE))
+        notes.append(f"PostgreSQL: {where}, database {DEV_DATABASE}")
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        notes.append("Redis: REDIS_URL from the environment")
+    else:
+        redis_url, where = redis_server(workdir)
+        notes.append(f"Redis: {where}")
+    return database_url, redis_url, notes
+
+
+def run_dev(workdir: Path) -> None:
+    from service.app import create_app
+    from service.ledger.migrate import upgrade
+    from service.settings import load_settings
+
+    database_url, redis_url, notes = _databases(workdir)
+    upgrade(database_url)
+    env = (
+        {
+            "BIZON_BASE_URL": f"http://127.0.0.1:{SANDBOX_PORT}",
+            "BIZON_LOGIN": SANDBOX_LOGIN,
+            "BIZON_PASSWORD": SANDBOX_PASSWORD,
+            "LOG_FORMAT": "console",
+        }
+        | dict(os.environ)
+        | {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    )
+    settings = load_settings(env)
+    secret = asyncio.run(create_key(database_url, "make-run", ALL_SCOPES))
+    sandbox = uvicorn.Server(
+        uvicorn.Config(
+            sandbox_app("bizon", f"http://127.0.0.1:{SANDBOX_PORT}"),
+            host="127.0.0.1",
+            port=SANDBOX_PORT,
+            log_level="warning",
+        )
+    )
+    service = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=SERVICE_PORT,
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    "\n".join(
+        [
+            "",
+            *notes,
+            f"Bizon sandbox:  http://127.0.0.1:{SANDBOX_PORT} (login {SANDBOX_LOGIN})",
+            f"Service:        http://127.0.0.1:{SERVICE_PORT}   Swagger UI: "
+            f"http://127.0.0.1:{SERVICE_PORT}/docs",
+            "API key (every scope; use it with Authorize in Swagger UI):",
+            "",
+            f"    export API_KEY={secret}",
+            "",
+        ]
+    )
+
+    async def both() -> None:
+        await asyncio.gather(sandbox.serve(), service.serve())
+
+    asyncio.run(both())

@@ -1,0 +1,1 @@
+"""The pure core: money, payments and their state machine, commands, ports."""

@@ -1,0 +1,69 @@
+"""What a connector reports back: normalized outcomes and provider snapshots."""
+
+from enum import StrEnum
+
+import msgspec
+
+from service.domain.payments import Failure, NextAction
+
+
+class HttpCall(msgspec.Struct, frozen=True):
+    """One outbound request, built by a connector and sent by the executor."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: dict[str, str] = {}
+    query: dict[str, str] = {}
+
+
+class HttpReply(msgspec.Struct, frozen=True):
+    status: int
+    body: bytes
+    headers: dict[str, str] = {}
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return None
+
+
+class OutcomeStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # a decline: the provider said no
+    ACTION_REQUIRED = "action_required"  # the customer must act (hosted page, 3DS)
+
+
+class ProviderState(StrEnum):
+    """The provider's order state in canonical words."""
+
+    AWAITING_CUSTOMER = "awaiting_customer"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+    FAILED = "failed"
+    CHARGED_BACK = "charged_back"
+
+
+class ProviderSnapshot(msgspec.Struct, frozen=True):
+    """The provider's view of one payment, amounts in minor units."""
+
+    reference: str
+    state: ProviderState
+    amount_authorized: int
+    amount_captured: int
+    amount_refunded: int
+    failure: Failure | None = None
+    next_action: NextAction | None = None
+    card_brand: str | None = None
+
+
+class OperationOutcome(msgspec.Struct, frozen=True):
+    status: OutcomeStatus
+    provider_reference: str | None
+    failure: Failure | None = None
+    next_action: NextAction | None = None
+    snapshot: ProviderSnapshot | None = None

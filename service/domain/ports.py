@@ -1,0 +1,191 @@
+"""The ports: what the orchestration needs from the outside world.
+
+Adapters (`ledger`, `idempotency`, `ratelimit`, `connectors`, the HTTP
+transport) implement these; only `service.app` wires them together.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Protocol
+
+import msgspec
+
+from service.domain.commands import Authorize, Capture, Refund, Sync, Void
+from service.domain.errors import FieldError
+from service.domain.outcomes import HttpCall, HttpReply, OperationOutcome, ProviderSnapshot
+from service.domain.payments import (
+    Operation,
+    OperationType,
+    Payment,
+    PaymentMethodType,
+    PaymentStatus,
+)
+
+
+class Connector(Protocol):
+    """A translator between domain commands and one provider's wire format.
+
+    Connectors are pure: `build_*` turns a command into an `HttpCall`, `parse_*`
+    turns the provider's `HttpReply` into a normalized outcome. They never do I/O,
+    retries or logging; the executor does, once for all providers.
+    """
+
+    name: ClassVar[str]
+    supports: ClassVar[frozenset[OperationType]]
+    options_type: ClassVar[type[msgspec.Struct] | None]
+    methods: ClassVar[frozenset[PaymentMethodType]]
+
+    def validate_authorize(self, cmd: Authorize) -> list[FieldError]:
+        """Field errors that make the provider certain to refuse `cmd`."""
+        ...
+
+    def build_authorize(self, cmd: Authorize) -> HttpCall: ...
+    def parse_authorize(self, cmd: Authorize, reply: HttpReply) -> OperationOutcome: ...
+    def build_capture(self, cmd: Capture) -> HttpCall: ...
+    def parse_capture(self, cmd: Capture, reply: HttpReply) -> OperationOutcome: ...
+    def build_void(self, cmd: Void) -> HttpCall: ...
+    def parse_void(self, cmd: Void, reply: HttpReply) -> OperationOutcome: ...
+    def build_refund(self, cmd: Refund) -> HttpCall: ...
+    def parse_refund(self, cmd: Refund, reply: HttpReply) -> OperationOutcome: ...
+    def build_sync(self, cmd: Sync) -> HttpCall: ...
+
+    def parse_sync(self, cmd: Sync, reply: HttpReply) -> ProviderSnapshot | None:
+        """The provider's view of the payment, or None when it has no record of it."""
+        ...
+
+    def scrub(self, text: str) -> str:
+        """The exchange transcript with card data and secrets removed."""
+        ...
+
+
+class Transport(Protocol):
+    async def send(self, provider: str, call: HttpCall) -> HttpReply:
+        """Send one call; raise ProviderUnreachable or OutcomeUnknown on failure."""
+        ...
+
+
+class PaymentFilter(msgspec.Struct, frozen=True):
+    status: PaymentStatus | None = None
+    provider: str | None = None
+    merchant_reference: str | None = None
+    created_gte: datetime | None = None
+    created_lt: datetime | None = None
+
+
+class IdempotencyState(StrEnum):
+    IN_FLIGHT = "in_flight"
+    COMPLETED = "completed"
+
+
+class IdempotencyRecord(msgspec.Struct, frozen=True):
+    api_key_id: str
+    key: str
+    fingerprint: str
+    state: IdempotencyState
+    locked_until: datetime
+    resource_id: str | None = None
+    response_status: int | None = None
+    response_body: bytes | None = None
+
+
+class ApiKey(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    rate_limit_per_second: float | None = None
+    rate_limit_burst: int | None = None
+    revoked_at: datetime | None = None
+
+
+class Ledger(Protocol):
+    """The canonical payment ledger; each method is one transaction."""
+
+    async def create_payment(
+        self, payment: Payment, first: Operation, idempotency: tuple[str, str] | None
+    ) -> None:
+        """Insert a payment with its first (pending) operation, linked to its key."""
+        ...
+
+    async def get_payment(self, payment_id: str) -> Payment | None: ...
+
+    async def list_payments(
+        self, where: PaymentFilter, limit: int, starting_after: str | None
+    ) -> Sequence[Payment]: ...
+
+    async def save(
+        self,
+        before: Payment,
+        after: Payment,
+        resolve: Sequence[Operation] = (),
+        insert: Sequence[Operation] = (),
+    ) -> bool:
+        """Compare-and-set `before` -> `after`; False (and nothing written) on a race.
+
+        `resolve` are pending operations now final (pending -> succeeded/failed);
+        `insert` are new operations. All in one transaction.
+        """
+        ...
+
+    async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Insert the record; None when it was new, else the one already there."""
+        ...
+
+    async def take_over_idempotency(self, record: IdempotencyRecord, now: datetime) -> bool:
+        """Re-lock an in-flight record whose holder died, when nothing was created."""
+        ...
+
+    async def complete_idempotency(
+        self, api_key_id: str, key: str, status: int, body: bytes, resource_id: str | None
+    ) -> None: ...
+
+    async def release_idempotency(self, api_key_id: str, key: str) -> None: ...
+
+    async def create_api_key(self, key: ApiKey, secret_hash: str) -> None: ...
+
+    async def find_api_key(self, secret_hash: str) -> ApiKey | None: ...
+
+    async def ping(self) -> None: ...
+
+
+class CacheState(StrEnum):
+    RESERVED = "reserved"  # the key was free and is now ours
+    IN_FLIGHT = "in_flight"
+    COMPLETED = "completed"
+
+
+class CacheClaim(msgspec.Struct, frozen=True):
+    state: CacheState
+    fingerprint: str | None = None
+    response_status: int | None = None
+    response_body: bytes | None = None
+
+
+class IdempotencyCache(Protocol):
+    """The fast path for idempotency keys (Redis); the ledger is the guarantee."""
+
+    async def reserve(self, scope: str, fingerprint: str, lock_ms: int) -> CacheClaim: ...
+
+    async def complete(
+        self, scope: str, fingerprint: str, status: int, body: bytes, ttl_ms: int
+    ) -> None: ...
+
+    async def release(self, scope: str) -> None: ...
+
+
+class RateDecision(msgspec.Struct, frozen=True):
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int
+    retry_after_seconds: int
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, per_second: float, burst: int) -> RateDecision: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...

@@ -1,0 +1,103 @@
+"""All the ledger's SQL, as named constants (composed from constants only, never input)."""
+
+_PAYMENT_COLUMNS = """
+    p.id, p.api_key_id, p.status, p.provider, p.provider_reference, p.capture_method,
+    p.currency, p.amount, p.amount_authorized, p.amount_captured, p.amount_refunded,
+    p.payment_method::text, p.customer::text, p.description, p.merchant_reference,
+    p.metadata::text, p.return_url, p.next_action::text, p.failure::text, p.version,
+    p.created_at, p.updated_at,
+    coalesce((SELECT json_agg(json_build_object(
+        'id', o.id, 'payment_id', o.payment_id, 'type', o.type, 'status', o.status,
+        'amount', o.amount, 'currency', o.currency, 'source', o.source,
+        'provider_reference', o.provider_reference, 'failure', o.failure,
+        'reason', o.reason, 'created_at', o.created_at, 'resolved_at', o.resolved_at)
+        ORDER BY o.created_at, o.id)
+      FROM operations o WHERE o.payment_id = p.id), '[]')::text AS operations
+"""
+
+GET_PAYMENT = f"SELECT {_PAYMENT_COLUMNS} FROM payments p WHERE p.id = $1"
+
+LIST_PAYMENTS = f"""
+SELECT {_PAYMENT_COLUMNS} FROM payments p
+WHERE ($1::text IS NULL OR p.status = $1)
+  AND ($2::text IS NULL OR p.provider = $2)
+  AND ($3::text IS NULL OR p.merchant_reference = $3)
+  AND ($4::timestamptz IS NULL OR p.created_at >= $4)
+  AND ($5::timestamptz IS NULL OR p.created_at < $5)
+  AND ($6::text IS NULL OR p.id < $6)
+ORDER BY p.id DESC
+LIMIT $7
+"""
+
+INSERT_PAYMENT = """
+INSERT INTO payments (id, api_key_id, status, provider, provider_reference, capture_method,
+    currency, amount, amount_authorized, amount_captured, amount_refunded, payment_method,
+    customer, description, merchant_reference, metadata, return_url, next_action, failure,
+    version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15,
+    $16::jsonb, $17, $18::jsonb, $19::jsonb, $20, $21, $22)
+"""
+
+UPDATE_PAYMENT = """
+UPDATE payments SET status = $3, provider_reference = $4, amount_authorized = $5,
+    amount_captured = $6, amount_refunded = $7, next_action = $8::jsonb, failure = $9::jsonb,
+    payment_method = $10::jsonb, version = version + 1, updated_at = $11
+WHERE id = $1 AND version = $2
+"""
+
+INSERT_OPERATION = """
+INSERT INTO operations (id, payment_id, currency, type, status, source, amount,
+    provider_reference, failure, reason, created_at, resolved_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)
+"""
+
+RESOLVE_OPERATION = """
+UPDATE operations SET status = $2, provider_reference = $3, failure = $4::jsonb,
+    resolved_at = $5
+WHERE id = $1 AND status = 'pending'
+"""
+
+LINK_IDEMPOTENCY = """
+UPDATE idempotency_keys SET resource_id = $3
+WHERE api_key_id = $1 AND key = $2 AND state = 'in_flight'
+"""
+
+CLAIM_IDEMPOTENCY = """
+INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, locked_until)
+VALUES ($1, $2, $3, 'in_flight', $4)
+ON CONFLICT (api_key_id, key) DO NOTHING
+RETURNING true
+"""
+
+GET_IDEMPOTENCY = """
+SELECT fingerprint, state, locked_until, resource_id, response_status, response_body
+FROM idempotency_keys WHERE api_key_id = $1 AND key = $2
+"""
+
+TAKE_OVER_IDEMPOTENCY = """
+UPDATE idempotency_keys SET locked_until = $4
+WHERE api_key_id = $1 AND key = $2 AND state = 'in_flight' AND fingerprint = $3
+  AND locked_until < $5 AND resource_id IS NULL
+"""
+
+COMPLETE_IDEMPOTENCY = """
+UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4,
+    resource_id = coalesce($5, resource_id)
+WHERE api_key_id = $1 AND key = $2
+"""
+
+RELEASE_IDEMPOTENCY = """
+DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND state = 'in_flight'
+"""
+
+INSERT_API_KEY = """
+INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, rate_limit_per_second,
+    rate_limit_burst, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+
+FIND_API_KEY = """
+SELECT id, name, prefix, scopes, created_at, rate_limit_per_second::text, rate_limit_burst,
+       revoked_at
+FROM api_keys WHERE secret_hash = $1
+"""

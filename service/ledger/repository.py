@@ -1,0 +1,308 @@
+"""The PostgreSQL ledger (asyncpg). Returns domain structs, never records.
+
+Each public method is one transaction. Transitions are compare-and-set on the
+payment's `version`, and a pending operation is resolved at most once
+(`WHERE status = 'pending'`); the SQL triggers keep operations append-only and
+the payment's totals equal to its succeeded operations.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from service.domain.errors import DependencyUnavailable
+from service.domain.payments import (
+    Failure,
+    NextAction,
+    Operation,
+    Payment,
+    PaymentMethodSummary,
+)
+from service.domain.ports import ApiKey, IdempotencyRecord, IdempotencyState, PaymentFilter
+from service.ledger import queries as q
+
+_encode = msgspec.json.encode
+_OPERATIONS = msgspec.json.Decoder(list[Operation])
+_METHOD = msgspec.json.Decoder(PaymentMethodSummary)
+_NEXT = msgspec.json.Decoder(NextAction)
+_FAILURE = msgspec.json.Decoder(Failure)
+_DICT = msgspec.json.Decoder(dict[str, Any])
+
+
+class _Race(Exception):
+    """Another writer got there first: roll back and report False."""
+
+
+# Errors that mean "the database is not there", as opposed to a bug in our SQL.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    TimeoutError,
+)
+
+
+def _json(value: msgspec.Struct | dict[str, Any] | None) -> str | None:
+    return None if value is None else _encode(value).decode()
+
+
+def _payment(row: asyncpg.Record) -> Payment:
+    return Payment(
+        id=row["id"],
+        api_key_id=row["api_key_id"],
+        status=row["status"],
+        provider=row["provider"],
+        provider_reference=row["provider_reference"],
+        capture=row["capture_method"],
+        currency=row["currency"],
+        amount=row["amount"],
+        amount_authorized=row["amount_authorized"],
+        amount_captured=row["amount_captured"],
+        amount_refunded=row["amount_refunded"],
+        payment_method=_METHOD.decode(row["payment_method"]),
+        customer=_DICT.decode(row["customer"]),
+        description=row["description"],
+        merchant_reference=row["merchant_reference"],
+        metadata=_DICT.decode(row["metadata"]),
+        return_url=row["return_url"],
+        next_action=_NEXT.decode(row["next_action"]) if row["next_action"] else None,
+        failure=_FAILURE.decode(row["failure"]) if row["failure"] else None,
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        operations=tuple(_OPERATIONS.decode(row["operations"])),
+    )
+
+
+def _operation_args(op: Operation) -> tuple[Any, ...]:
+    return (
+        op.id,
+        op.payment_id,
+        op.currency,
+        op.type.value,
+        op.status.value,
+        op.source.value,
+        op.amount,
+        op.provider_reference,
+        _json(op.failure),
+        op.reason,
+        op.created_at,
+        op.resolved_at,
+    )
+
+
+class PostgresLedger:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> "PostgresLedger":
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, command_timeout=10
+        )
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            async with self._pool.acquire(timeout=5) as conn:
+                yield conn
+        except _UNAVAILABLE as exc:
+            raise DependencyUnavailable(f"PostgreSQL is unavailable: {type(exc).__name__}") from exc
+
+    async def ping(self) -> None:
+        async with self._conn() as conn:
+            await conn.fetchval("SELECT 1")
+
+    # -- payments ----------------------------------------------------------------
+
+    async def create_payment(
+        self, payment: Payment, first: Operation, idempotency: tuple[str, str] | None
+    ) -> None:
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute(
+                q.INSERT_PAYMENT,
+                payment.id,
+                payment.api_key_id,
+                payment.status.value,
+                payment.provider,
+                payment.provider_reference,
+                payment.capture.value,
+                payment.currency,
+                payment.amount,
+                payment.amount_authorized,
+                payment.amount_captured,
+                payment.amount_refunded,
+                _json(payment.payment_method),
+                _json(payment.customer),
+                payment.description,
+                payment.merchant_reference,
+                _json(payment.metadata),
+                payment.return_url,
+                _json(payment.next_action),
+                _json(payment.failure),
+                payment.version,
+                payment.created_at,
+                payment.updated_at,
+            )
+            await conn.execute(q.INSERT_OPERATION, *_operation_args(first))
+            if idempotency is not None:
+                await conn.execute(q.LINK_IDEMPOTENCY, *idempotency, payment.id)
+
+    async def get_payment(self, payment_id: str) -> Payment | None:
+        async with self._conn() as conn:
+            row = await conn.fetchrow(q.GET_PAYMENT, payment_id)
+        return None if row is None else _payment(row)
+
+    async def list_payments(
+        self, where: PaymentFilter, limit: int, starting_after: str | None
+    ) -> Sequence[Payment]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                q.LIST_PAYMENTS,
+                where.status.value if where.status else None,
+                where.provider,
+                where.merchant_reference,
+                where.created_gte,
+                where.created_lt,
+                starting_after,
+                limit,
+            )
+        return [_payment(row) for row in rows]
+
+    async def save(
+        self,
+        before: Payment,
+        after: Payment,
+        resolve: Sequence[Operation] = (),
+        insert: Sequence[Operation] = (),
+    ) -> bool:
+        try:
+            async with self._conn() as conn, conn.transaction():
+                status = await conn.execute(
+                    q.UPDATE_PAYMENT,
+                    before.id,
+                    before.version,
+                    after.status.value,
+                    after.provider_reference,
+                    after.amount_authorized,
+                    after.amount_captured,
+                    after.amount_refunded,
+                    _json(after.next_action),
+                    _json(after.failure),
+                    _json(after.payment_method),
+                    after.updated_at,
+                )
+                if status != "UPDATE 1":
+                    raise _Race
+                for op in resolve:
+                    done = await conn.execute(
+                        q.RESOLVE_OPERATION,
+                        op.id,
+                        op.status.value,
+                        op.provider_reference,
+                        _json(op.failure),
+                        op.resolved_at,
+                    )
+                    if done != "UPDATE 1":
+                        raise _Race
+                if insert:
+                    await conn.executemany(q.INSERT_OPERATION, [_operation_args(o) for o in insert])
+        except _Race:
+            return False
+        return True
+
+    # -- idempotency ---------------------------------------------------------------
+
+    async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        async with self._conn() as conn:
+            inserted = await conn.fetchval(
+                q.CLAIM_IDEMPOTENCY,
+                record.api_key_id,
+                record.key,
+                record.fingerprint,
+                record.locked_until,
+            )
+            if inserted:
+                return None
+            row = await conn.fetchrow(q.GET_IDEMPOTENCY, record.api_key_id, record.key)
+        if row is None:  # released between the two statements: the caller retries
+            return record
+        return IdempotencyRecord(
+            api_key_id=record.api_key_id,
+            key=record.key,
+            fingerprint=row["fingerprint"],
+            state=IdempotencyState(row["state"]),
+            locked_until=row["locked_until"],
+            resource_id=row["resource_id"],
+            response_status=row["response_status"],
+            response_body=row["response_body"],
+        )
+
+    async def take_over_idempotency(self, record: IdempotencyRecord, now: datetime) -> bool:
+        async with self._conn() as conn:
+            status = await conn.execute(
+                q.TAKE_OVER_IDEMPOTENCY,
+                record.api_key_id,
+                record.key,
+                record.fingerprint,
+                record.locked_until,
+                now,
+            )
+        return bool(status == "UPDATE 1")
+
+    async def complete_idempotency(
+        self, api_key_id: str, key: str, status: int, body: bytes, resource_id: str | None
+    ) -> None:
+        async with self._conn() as conn:
+            await conn.execute(q.COMPLETE_IDEMPOTENCY, api_key_id, key, status, body, resource_id)
+
+    async def release_idempotency(self, api_key_id: str, key: str) -> None:
+        async with self._conn() as conn:
+            await conn.execute(q.RELEASE_IDEMPOTENCY, api_key_id, key)
+
+    # -- API keys --------------------------------------------------------------------
+
+    async def create_api_key(self, key: ApiKey, secret_hash: str) -> None:
+        async with self._conn() as conn:
+            await conn.execute(
+                q.INSERT_API_KEY,
+                key.id,
+                key.name,
+                key.prefix,
+                secret_hash,
+                list(key.scopes),
+                None
+                if key.rate_limit_per_second is None
+                else Decimal(str(key.rate_limit_per_second)),
+                key.rate_limit_burst,
+                key.created_at,
+            )
+
+    async def find_api_key(self, secret_hash: str) -> ApiKey | None:
+        async with self._conn() as conn:
+            row = await conn.fetchrow(q.FIND_API_KEY, secret_hash)
+        if row is None:
+            return None
+        rate = row["rate_limit_per_second"]
+        return ApiKey(
+            id=row["id"],
+            name=row["name"],
+            prefix=row["prefix"],
+            scopes=tuple(row["scopes"]),
+            created_at=row["created_at"],
+            rate_limit_per_second=float(rate) if rate is not None else None,
+            rate_limit_burst=row["rate_limit_burst"],
+            revoked_at=row["revoked_at"],
+        )

@@ -1,0 +1,72 @@
+"""structlog configuration: JSON lines bound to the request, with redaction.
+
+The redaction processor runs last before rendering, over every event: keys that
+name secrets are masked whole, and every string is scrubbed of PAN-like digit
+runs (first6/last4 kept), CVVs and Authorization headers.
+"""
+
+import logging
+from collections.abc import Mapping, MutableMapping
+import sys
+from typing import Any
+
+import structlog
+
+from service.domain.redact import scrub_text
+
+_SENSITIVE_KEYS = frozenset(
+    {
+        "number",
+        "pan",
+        "card_number",
+        "cvv",
+        "cvc",
+        "cvv2",
+        "password",
+        "secret",
+        "authorization",
+        "token",
+        "api_key",
+        "pares",
+        "cres",
+        "database_url",
+        "redis_url",
+    }
+)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {
+            k: "***" if str(k).lower() in _SENSITIVE_KEYS else _scrub(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """Mask secrets and card data in the whole event (a structlog processor)."""
+    scrubbed: Mapping[str, Any] = _scrub(dict(event))
+    return scrubbed
+
+
+def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,1 @@
+"""Use cases: payments, idempotency, API keys, and the connector executor."""

@@ -1,0 +1,418 @@
+"""Payment use cases: create, capture, void, refund, cancel, sync.
+
+Every money-moving call follows one shape (ARCHITECTURE.md §4): commit the
+operation as `pending` (the payment `processing`), call the provider, then
+record the result in one transaction. An unknown outcome leaves the operation
+pending and the payment `processing` for `sync` to settle; it is never failed
+and never sent again.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+import msgspec
+import structlog
+
+from service.domain.commands import Authorize, Capture, Refund, Sync, Void
+from service.domain.errors import (
+    ConnectorError,
+    ConnectorMisconfigured,
+    FieldError,
+    InvalidState,
+    NotFound,
+    OutcomeUnknown,
+    ProviderProtocolError,
+    ProviderRejected,
+    ProviderUnreachable,
+    ValidationFailed,
+)
+from service.domain.ids import new_id
+from service.domain.money import Money
+from service.domain.outcomes import HttpCall, HttpReply, OperationOutcome, OutcomeStatus
+from service.domain.payments import (
+    Failure,
+    Operation,
+    OperationSource,
+    OperationStatus,
+    OperationType,
+    Payment,
+    PaymentMethodSummary,
+    PaymentStatus,
+    apply_action_required,
+    apply_failure,
+    apply_success,
+    cancel_plan,
+    check_capture,
+    check_refund,
+    check_void,
+)
+from service.domain.ports import Clock, Connector, Ledger, PaymentFilter
+from service.observability import PAYMENT_OUTCOMES
+from service.orchestration.executor import ConnectorExecutor
+from service.orchestration.reconcile import absorb, reconcile, with_operations
+
+log = structlog.get_logger("payments")
+
+Call = Callable[[], Awaitable[OperationOutcome]]
+
+
+class NewPayment(msgspec.Struct, frozen=True):
+    """A validated request to create a payment (built by the API layer)."""
+
+    authorize: Authorize
+    provider: str | None
+    summary: PaymentMethodSummary
+    customer: dict[str, object]
+    merchant_reference: str | None
+    metadata: dict[str, str]
+    provider_options: msgspec.Struct | None = None
+
+
+def _options_for(new: NewPayment, provider: str) -> object | None:
+    """This provider's member of `provider_options`; another provider's is an error."""
+    if new.provider_options is None:
+        return None
+    given = {
+        name: value
+        for name, value in msgspec.structs.asdict(new.provider_options).items()
+        if value is not None
+    }
+    if others := sorted(set(given) - {provider}):
+        raise ValidationFailed(
+            f"provider_options for {', '.join(others)} but the payment goes to {provider}",
+            [FieldError(f"provider_options.{name}", f"not for {provider}") for name in others],
+        )
+    return given.get(provider)
+
+
+def _failure_for(exc: ConnectorError) -> Failure:
+    if isinstance(exc, ProviderUnreachable):
+        return Failure(
+            "provider_unavailable", "The provider could not be reached; nothing was sent."
+        )
+    if isinstance(exc, ConnectorMisconfigured):
+        return Failure("provider_misconfigured", "The provider refused our credentials.")
+    message = exc.provider_message if isinstance(exc, ProviderRejected) else None
+    return Failure("provider_rejected", "The provider refused the request.", None, message)
+
+
+class PaymentService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        connectors: Mapping[str, Connector],
+        executor: ConnectorExecutor,
+        clock: Clock,
+        settle_after: timedelta,
+    ) -> None:
+        self._ledger = ledger
+        self._connectors = connectors
+        self._executor = executor
+        self._clock = clock
+        self._settle_after = settle_after
+
+    def connector(self, provider: str) -> Connector:
+        try:
+            return self._connectors[provider]
+        except KeyError:
+            enabled = ", ".join(sorted(self._connectors)) or "none"
+            raise ValidationFailed(
+                f"provider {provider!r} is not enabled (enabled: {enabled})",
+                [FieldError("provider", f"not enabled; one of: {enabled}")],
+            ) from None
+
+    def route(self, new: NewPayment) -> Connector:
+        """The explicit provider, or the first enabled one that takes the method."""
+        method = new.authorize.method
+        if new.provider is not None:
+            connector = self.connector(new.provider)
+            if method not in connector.methods:
+                raise ValidationFailed(
+                    f"{new.provider} does not take {method} payments",
+                    [FieldError("payment_method.type", f"not offered by {new.provider}")],
+                )
+            return connector
+        for connector in self._connectors.values():
+            if method in connector.methods:
+                return connector
+        raise ValidationFailed(
+            f"no enabled provider takes {method} payments",
+            [FieldError("provider", "no enabled provider takes this payment method")],
+        )
+
+    @property
+    def providers(self) -> Mapping[str, Connector]:
+        return self._connectors
+
+    # -- queries -------------------------------------------------------------------
+
+    async def get(self, payment_id: str) -> Payment:
+        payment = await self._ledger.get_payment(payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}")
+        return payment
+
+    async def list_payments(
+        self, where: PaymentFilter, limit: int, starting_after: str | None
+    ) -> tuple[list[Payment], bool]:
+        rows = list(await self._ledger.list_payments(where, limit + 1, starting_after))
+        return rows[:limit], len(rows) > limit
+
+    # -- create --------------------------------------------------------------------
+
+    async def create(
+        self, new: NewPayment, api_key_id: str, idempotency: tuple[str, str] | None
+    ) -> Payment:
+        connector = self.route(new)
+        cmd = msgspec.structs.replace(
+            new.authorize, provider_options=_options_for(new, connector.name)
+        )
+        if errors := connector.validate_authorize(cmd):
+            raise ValidationFailed("the provider cannot accept this payment", errors)
+        now = self._clock.now()
+        payment = Payment(
+            id=cmd.payment_id,
+            status=PaymentStatus.PROCESSING,
+            amount=cmd.money.amount,
+            currency=cmd.money.currency,
+            capture=cmd.capture,
+            provider=connector.name,
+            payment_method=new.summary,
+            created_at=now,
+            updated_at=now,
+            api_key_id=api_key_id,
+            customer=new.customer,
+            description=cmd.description,
+            merchant_reference=new.merchant_reference,
+            metadata=new.metadata,
+            return_url=cmd.return_url,
+        )
+        first = self._pending(payment, OperationType.AUTHORIZE, cmd.money.amount, cmd.operation_id)
+        payment = msgspec.structs.replace(payment, operations=(first,))
+        await self._ledger.create_payment(payment, first, idempotency)
+        return await self._run(
+            connector,
+            payment,
+            first,
+            connector.build_authorize(cmd),
+            lambda reply: connector.parse_authorize(cmd, reply),
+        )
+
+    # -- actions on a payment -----------------------------------------------------
+
+    async def capture(self, payment_id: str, amount: int | None) -> Payment:
+        payment = await self.get(payment_id)
+        value = check_capture(payment, amount)
+        connector = self.connector(payment.provider)
+        payment, op = await self._begin(payment, OperationType.CAPTURE, value)
+        cmd = Capture(
+            payment.id,
+            op.id,
+            self._reference(payment),
+            Money(value, payment.currency),
+            full=value == payment.amount_authorized,
+        )
+        return await self._run(
+            connector,
+            payment,
+            op,
+            connector.build_capture(cmd),
+            lambda reply: connector.parse_capture(cmd, reply),
+        )
+
+    async def void(self, payment_id: str) -> Payment:
+        payment = await self.get(payment_id)
+        return await self._void(payment)
+
+    async def _void(self, payment: Payment) -> Payment:
+        value = check_void(payment)
+        connector = self.connector(payment.provider)
+        payment, op = await self._begin(payment, OperationType.VOID, value)
+        cmd = Void(payment.id, op.id, self._reference(payment), Money(value, payment.currency))
+        return await self._run(
+            connector,
+            payment,
+            op,
+            connector.build_void(cmd),
+            lambda reply: connector.parse_void(cmd, reply),
+        )
+
+    async def refund(self, payment_id: str, amount: int | None, reason: str | None) -> Payment:
+        payment = await self.get(payment_id)
+        return await self._refund(payment, amount, reason)
+
+    async def _refund(self, payment: Payment, amount: int | None, reason: str | None) -> Payment:
+        value = check_refund(payment, amount)
+        connector = self.connector(payment.provider)
+        payment, op = await self._begin(payment, OperationType.REFUND, value, reason)
+        cmd = Refund(
+            payment.id,
+            op.id,
+            self._reference(payment),
+            Money(value, payment.currency),
+            full=value == payment.refundable,
+            reason=reason,
+        )
+        return await self._run(
+            connector,
+            payment,
+            op,
+            connector.build_refund(cmd),
+            lambda reply: connector.parse_refund(cmd, reply),
+        )
+
+    async def cancel(self, payment_id: str) -> Payment:
+        payment = await self.get(payment_id)
+        if cancel_plan(payment) is OperationType.VOID:
+            return await self._void(payment)
+        return await self._refund(payment, None, "cancel")
+
+    async def sync(self, payment_id: str) -> Payment:
+        """Pull the provider's view and reconcile the ledger with it."""
+        payment = await self.get(payment_id)
+        connector = self.connector(payment.provider)
+        cmd = Sync(payment.id, payment.provider_reference, payment.currency)
+        snapshot = await self._executor.execute(
+            connector, "sync", connector.build_sync(cmd), lambda r: connector.parse_sync(cmd, r)
+        )
+        now = self._clock.now()
+        result = reconcile(payment, snapshot, now, self._settle_after)
+        if not result.changed and result.payment.status is payment.status:
+            return payment
+        after = msgspec.structs.replace(result.payment, updated_at=now)
+        saved = await self._save(payment, after, list(result.resolve), list(result.insert))
+        if saved is None:
+            return await self.get(payment_id)
+        log.info(
+            "payment_synced",
+            payment_id=payment.id,
+            status=saved.status,
+            resolved=len(result.resolve),
+            imported=len(result.insert),
+        )
+        return saved
+
+    # -- the shared shape ------------------------------------------------------------
+
+    def _pending(
+        self,
+        payment: Payment,
+        kind: OperationType,
+        amount: int,
+        op_id: str | None = None,
+        reason: str | None = None,
+    ) -> Operation:
+        return Operation(
+            id=op_id or new_id("op"),
+            payment_id=payment.id,
+            type=kind,
+            status=OperationStatus.PENDING,
+            amount=amount,
+            currency=payment.currency,
+            created_at=self._clock.now(),
+            source=OperationSource.API,
+            reason=reason,
+        )
+
+    @staticmethod
+    def _reference(payment: Payment) -> str:
+        if payment.provider_reference is None:  # authorized payments always have one
+            raise InvalidState("the payment has no provider reference yet; sync it first")
+        return payment.provider_reference
+
+    async def _begin(
+        self, payment: Payment, kind: OperationType, amount: int, reason: str | None = None
+    ) -> tuple[Payment, Operation]:
+        """Record the pending operation and mark the payment processing (CAS)."""
+        op = self._pending(payment, kind, amount, reason=reason)
+        started = with_operations(
+            msgspec.structs.replace(
+                payment, status=PaymentStatus.PROCESSING, updated_at=op.created_at
+            ),
+            [],
+            [op],
+        )
+        saved = await self._save(payment, started, [], [op])
+        if saved is None:
+            raise InvalidState("the payment changed while this request was checked; retry")
+        return saved, op
+
+    async def _save(
+        self, before: Payment, after: Payment, resolve: list[Operation], insert: list[Operation]
+    ) -> Payment | None:
+        after = msgspec.structs.replace(after, version=before.version + 1)
+        if not await self._ledger.save(before, after, resolve, insert):
+            return None
+        for op in resolve + insert:
+            if op.status is not OperationStatus.PENDING:
+                PAYMENT_OUTCOMES.labels(before.provider, op.type.value, op.status.value).inc()
+        return after
+
+    async def _run(
+        self,
+        connector: Connector,
+        payment: Payment,
+        op: Operation,
+        call: HttpCall,
+        parse: Callable[[HttpReply], OperationOutcome],
+    ) -> Payment:
+        try:
+            outcome = await self._executor.execute(connector, op.type.value, call, parse)
+        except (OutcomeUnknown, ProviderProtocolError) as exc:
+            # Sent, answer unusable: the money may have moved. Leave it pending.
+            log.warning(
+                "operation_outcome_unknown",
+                payment_id=payment.id,
+                operation_id=op.id,
+                type=op.type,
+                provider=connector.name,
+                error=exc.detail,
+            )
+            return payment
+        except (ProviderUnreachable, ConnectorMisconfigured, ProviderRejected) as exc:
+            await self._settle_failed(payment, op, _failure_for(exc))
+            raise
+        return await self._apply(payment, op, outcome)
+
+    async def _settle_failed(self, payment: Payment, op: Operation, failure: Failure) -> Payment:
+        now = self._clock.now()
+        done = msgspec.structs.replace(
+            op, status=OperationStatus.FAILED, failure=failure, resolved_at=now
+        )
+        after = msgspec.structs.replace(apply_failure(payment, done, failure), updated_at=now)
+        after = with_operations(after, [done], [])
+        return await self._save(payment, after, [done], []) or await self.get(payment.id)
+
+    async def _apply(self, payment: Payment, op: Operation, outcome: OperationOutcome) -> Payment:
+        now = self._clock.now()
+        reference = outcome.provider_reference or payment.provider_reference
+        if outcome.status is OutcomeStatus.ACTION_REQUIRED:
+            after = apply_action_required(payment, outcome.next_action)
+            after = msgspec.structs.replace(after, provider_reference=reference, updated_at=now)
+            return await self._save(payment, after, [], []) or await self.get(payment.id)
+        if outcome.status is OutcomeStatus.FAILED:
+            failure = outcome.failure or Failure("card_declined", "The provider declined it.")
+            done = msgspec.structs.replace(
+                op,
+                status=OperationStatus.FAILED,
+                failure=failure,
+                provider_reference=reference,
+                resolved_at=now,
+            )
+            after = apply_failure(payment, done, failure)
+        else:
+            done = msgspec.structs.replace(
+                op, status=OperationStatus.SUCCEEDED, provider_reference=reference, resolved_at=now
+            )
+            after = apply_success(payment, done)
+        after = with_operations(
+            msgspec.structs.replace(after, provider_reference=reference, updated_at=now), [done], []
+        )
+        imported: list[Operation] = []
+        if outcome.snapshot is not None and done.status is OperationStatus.SUCCEEDED:
+            after, imported = absorb(after, outcome.snapshot, now, OperationSource.PROVIDER)
+            after = with_operations(after, [], imported)
+        saved = await self._save(payment, after, [done], imported)
+        if saved is None:  # a concurrent sync settled it first: its answer stands
+            return await self.get(payment.id)
+        return saved

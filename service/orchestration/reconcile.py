@@ -1,0 +1,174 @@
+"""Reconciling the ledger with the provider's view of a payment (pure logic).
+
+Positive evidence settles a pending operation at once (the provider shows the
+money moved). Negative evidence ("the provider shows nothing") settles it as
+failed only once the operation is older than the reconcile age, so a request
+still in flight at the provider is never declared lost. What the provider has
+and the ledger lacks is imported as operations marked with their source.
+"""
+
+from datetime import datetime, timedelta
+
+import msgspec
+
+from service.domain.ids import new_id
+from service.domain.outcomes import ProviderSnapshot, ProviderState
+from service.domain.payments import (
+    Failure,
+    Operation,
+    OperationSource,
+    OperationStatus,
+    OperationType,
+    Payment,
+    PaymentStatus,
+    apply_action_required,
+    apply_failure,
+    apply_success,
+)
+
+NO_RECORD = Failure(
+    code="provider_no_record",
+    message="The provider has no record of this operation: nothing was moved.",
+)
+
+_MONEY_KEPT = {
+    ProviderState.AUTHORIZED,
+    ProviderState.CAPTURED,
+    ProviderState.REFUNDED,
+    ProviderState.VOIDED,
+    ProviderState.CHARGED_BACK,
+}
+
+
+class Reconciliation(msgspec.Struct, frozen=True):
+    payment: Payment
+    resolve: tuple[Operation, ...] = ()
+    insert: tuple[Operation, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.resolve or self.insert)
+
+
+def _judge_authorize(snap: ProviderSnapshot | None, old: bool) -> Failure | bool | None:
+    if snap is None:
+        return NO_RECORD if old else None
+    if snap.state in _MONEY_KEPT:
+        return True
+    if snap.state is ProviderState.FAILED:
+        return snap.failure or Failure("card_declined", "The provider declined the payment.")
+    return None  # still waiting for the customer
+
+
+def _judge(
+    op: Operation, p: Payment, snap: ProviderSnapshot | None, old: bool
+) -> Failure | bool | None:
+    """True: succeeded; a Failure: failed; None: still unknown."""
+    if op.type is OperationType.AUTHORIZE:
+        return _judge_authorize(snap, old)
+    if snap is None:
+        return None  # the order itself vanished: never guess about money moved on it
+    if op.type is OperationType.CAPTURE:
+        if snap.amount_captured >= p.amount_captured + op.amount:
+            return True
+    elif op.type is OperationType.REFUND:
+        if snap.amount_refunded >= p.amount_refunded + op.amount:
+            return True
+    elif op.type is OperationType.VOID and snap.state is ProviderState.VOIDED:
+        return True
+    return NO_RECORD if old else None
+
+
+def _resolved(
+    op: Operation, verdict: Failure | bool, reference: str | None, now: datetime
+) -> Operation:
+    return msgspec.structs.replace(
+        op,
+        status=OperationStatus.SUCCEEDED if verdict is True else OperationStatus.FAILED,
+        failure=verdict if isinstance(verdict, Failure) else None,
+        provider_reference=op.provider_reference or reference,
+        resolved_at=now,
+    )
+
+
+def _imported(
+    p: Payment, kind: OperationType, amount: int, source: OperationSource, now: datetime
+) -> Operation:
+    return Operation(
+        id=new_id("op"),
+        payment_id=p.id,
+        type=kind,
+        status=OperationStatus.SUCCEEDED,
+        amount=amount,
+        currency=p.currency,
+        created_at=now,
+        resolved_at=now,
+        source=source,
+        provider_reference=p.provider_reference,
+    )
+
+
+def absorb(
+    p: Payment, snap: ProviderSnapshot, now: datetime, source: OperationSource
+) -> tuple[Payment, list[Operation]]:
+    """Import the money movements the provider shows and the ledger lacks."""
+    if p.pending_operations() or p.amount_authorized == 0:
+        return p, []
+    found: list[Operation] = []
+    if snap.amount_captured > p.amount_captured:
+        found.append(
+            _imported(
+                p, OperationType.CAPTURE, snap.amount_captured - p.amount_captured, source, now
+            )
+        )
+    if snap.amount_refunded > p.amount_refunded:
+        found.append(
+            _imported(
+                p, OperationType.REFUND, snap.amount_refunded - p.amount_refunded, source, now
+            )
+        )
+    if snap.state is ProviderState.VOIDED and p.status is PaymentStatus.AUTHORIZED:
+        found.append(_imported(p, OperationType.VOID, p.amount_authorized, source, now))
+    if snap.state is ProviderState.CHARGED_BACK and p.status is not PaymentStatus.CHARGED_BACK:
+        disputed = max(snap.amount_captured - snap.amount_refunded, 0)
+        found.append(_imported(p, OperationType.CHARGEBACK, disputed, source, now))
+    for op in found:
+        p = apply_success(p, op)
+    return p, found
+
+
+def with_operations(p: Payment, resolve: list[Operation], insert: list[Operation]) -> Payment:
+    """The payment's operation list after resolving and inserting rows."""
+    done = {op.id: op for op in resolve}
+    ops = tuple(done.get(op.id, op) for op in p.operations) + tuple(insert)
+    return msgspec.structs.replace(p, operations=ops)
+
+
+def reconcile(
+    p: Payment, snap: ProviderSnapshot | None, now: datetime, settle_after: timedelta
+) -> Reconciliation:
+    """Settle pending operations from `snap`, then import what the ledger lacks."""
+    resolve: list[Operation] = []
+    current = p
+    reference = snap.reference if snap else None
+    for op in p.pending_operations():
+        verdict = _judge(op, current, snap, now - op.created_at >= settle_after)
+        if verdict is None:
+            continue
+        done = _resolved(op, verdict, reference, now)
+        resolve.append(done)
+        if isinstance(verdict, Failure):
+            current = apply_failure(current, done, verdict)
+        else:
+            current = apply_success(current, done)
+        current = with_operations(current, [done], [])
+    if snap is not None and current.provider_reference is None:
+        current = msgspec.structs.replace(current, provider_reference=snap.reference)
+    waiting = snap is not None and snap.state is ProviderState.AWAITING_CUSTOMER
+    if waiting and snap and snap.next_action and current.status is PaymentStatus.PROCESSING:
+        current = apply_action_required(current, snap.next_action)
+    insert: list[Operation] = []
+    if snap is not None:
+        current, insert = absorb(current, snap, now, OperationSource.SYNC)
+    current = with_operations(current, [], insert)
+    return Reconciliation(current, tuple(resolve), tuple(insert))

@@ -1,0 +1,5 @@
+"""Per-key rate limits, atomic in Redis."""
+
+from service.ratelimit.limiter import RedisRateLimiter
+
+__all__ = ["RedisRateLimiter"]

@@ -1,0 +1,3 @@
+"""Wire-level provider simulators, for dev mode, the API tests and the benchmarks."""
+
+__all__ = ["bizon"]

@@ -1,0 +1,119 @@
+"""Typed settings, read once from the environment by `load_settings`.
+
+Nothing reads the environment at import time; tests build `Settings(...)`.
+A provider is enabled when its base URL is set.
+"""
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import msgspec
+
+
+class Secret(str):
+    """A string whose repr never shows its value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self else "Secret('')"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+class SettingsError(Exception):
+    """The environment does not make a valid configuration; the message lists why."""
+
+
+class BizonSettings(msgspec.Struct, frozen=True):
+    base_url: str
+    login: str
+    password: Secret
+    timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 5.0
+
+
+class Settings(msgspec.Struct, frozen=True):
+    database_url: str
+    redis_url: str
+    bizon: BizonSettings | None = None
+    reconcile_after_seconds: float = 60.0
+    rate_limit_per_second: float = 20.0
+    rate_limit_burst: int = 40
+    idempotency_ttl_seconds: int = 86_400
+    database_pool_size: int = 10
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def provider_timeout(self, provider: str) -> float:
+        section = getattr(self, provider, None)
+        return float(getattr(section, "timeout_seconds", 30.0))
+
+
+def _float(env: Mapping[str, str], name: str, default: float, errors: list[str]) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        errors.append(f"{name} must be a number, got {raw!r}")
+        return default
+    if value <= 0:
+        errors.append(f"{name} must be > 0, got {raw!r}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: set[str], errors: list[str]) -> str:
+    raw = env.get(name, "")
+    if not raw:
+        errors.append(f"{name} is required")
+        return ""
+    parts = urlsplit(raw)
+    # A unix socket has no host: "unix:///run/redis.sock", "postgresql:///db?host=/run".
+    local = parts.scheme == "unix" or "host=" in parts.query
+    if parts.scheme not in schemes or not (parts.hostname or local):
+        errors.append(f"{name} must be a {'/'.join(sorted(schemes))} URL, got {parts.scheme}://…")
+    return raw
+
+
+def _bizon(env: Mapping[str, str], errors: list[str]) -> BizonSettings | None:
+    if not env.get("BIZON_BASE_URL"):
+        return None
+    base_url = _url(env, "BIZON_BASE_URL", {"http", "https"}, errors).rstrip("/")
+    login = env.get("BIZON_LOGIN", "")
+    if not login:
+        errors.append("BIZON_LOGIN is required when BIZON_BASE_URL is set")
+    return BizonSettings(
+        base_url=base_url,
+        login=login,
+        password=Secret(env.get("BIZON_PASSWORD", "")),
+        timeout_seconds=_float(env, "BIZON_TIMEOUT_SECONDS", 30.0, errors),
+        connect_timeout_seconds=_float(env, "BIZON_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+    )
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build and validate the settings; raise SettingsError naming every problem."""
+    errors: list[str] = []
+    database_url = _url(env, "DATABASE_URL", {"postgres", "postgresql"}, errors)
+    redis_url = _url(env, "REDIS_URL", {"redis", "rediss", "unix"}, errors)
+    bizon = _bizon(env, errors)
+    burst_raw = env.get("RATE_LIMIT_BURST", "40")
+    burst = int(burst_raw) if burst_raw.isdigit() and int(burst_raw) > 0 else 0
+    if burst == 0:
+        errors.append(f"RATE_LIMIT_BURST must be a positive integer, got {burst_raw!r}")
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        bizon=bizon,
+        reconcile_after_seconds=_float(env, "RECONCILE_AFTER_SECONDS", 60.0, errors),
+        rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
+        rate_limit_burst=burst,
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        log_json=env.get("LOG_FORMAT", "json") != "console",
+    )
+    if errors:
+        raise SettingsError("invalid configuration:\n  - " + "\n  - ".join(errors))
+    return settings
