@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from redis.exceptions import RedisError
 
 from service.api.context import RequestContextMiddleware, stamp_response
@@ -19,7 +19,7 @@ from service.api.deps import HealthCheck, Services
 from service.api.errors import handle_exception
 from service.api.payments import PaymentController
 from service.api.security import ApiKeyMiddleware, require_scope
-from service.api.system import HealthController, ProviderController
+from service.api.system import HealthController, MetricsController, ProviderController
 from service.connectors import BizonConnector
 from service.domain.errors import DependencyUnavailable
 from service.domain.ports import Connector
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"BearerAuth": []}],
     )
     return Litestar(
-        route_handlers=[v1, HealthController, PrometheusController],
+        route_handlers=[v1, HealthController, MetricsController],
         middleware=[RequestContextMiddleware(), prometheus.middleware],
         before_send=[stamp_response],
         exception_handlers={Exception: handle_exception},

@@ -53,6 +53,16 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any
     return scrubbed
 
 
+class _CurrentStdout:
+    """Whatever sys.stdout is when a line is written (it may be swapped after start-up)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
@@ -67,6 +77,6 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStdout()),
         cache_logger_on_first_use=True,
     )

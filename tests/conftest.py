@@ -93,7 +93,7 @@ def settings(database_url: str, redis_url: str, sandbox_url: str) -> Settings:
         reconcile_after_seconds=SETTLE_AFTER.total_seconds(),
         rate_limit_per_second=1000,
         rate_limit_burst=1000,
-        log_level="WARNING",
+        log_level="INFO",  # the redaction tests read the provider-call lines
     )
 
 

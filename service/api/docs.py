@@ -11,6 +11,7 @@ from service.api.schemas import Problem
 
 _DETAILS = {
     "invalid_json": "the request body is not valid JSON",
+    "invalid_request": "Invalid content-length: 'x'",
     "idempotency_key_missing": "send an Idempotency-Key header with every money-moving POST",
     "unauthorized": "send Authorization: Bearer <api key>",
     "forbidden": "this API key lacks the 'payments:write' scope",
@@ -28,7 +29,7 @@ _DETAILS = {
     "dependency_unavailable": "PostgreSQL is unavailable: ConnectionRefusedError",
 }
 
-COMMON = ("unauthorized", "forbidden", "rate_limited", "dependency_unavailable")
+COMMON = ("invalid_request", "unauthorized", "forbidden", "rate_limited", "dependency_unavailable")
 MONEY = (
     *COMMON,
     "invalid_json",

@@ -20,6 +20,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    SerializationException,
     ValidationException,
 )
 
@@ -33,6 +34,7 @@ PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_json": 400,
+    "invalid_request": 400,
     "idempotency_key_missing": 400,
     "unauthorized": 401,
     "forbidden": 403,
@@ -57,6 +59,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "dependency_unavailable": 503,
 }
 
+_CHILD = re.compile(r"(?:required|unknown) field `([^`]+)`")
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -94,7 +97,12 @@ def field_error_from_message(message: str, default_field: str = "body") -> Field
     assert match is not None  # the pattern matches any string
     path = (match.group("path") or "").lstrip(".")
     path = re.sub(r"\[(\d+)\]", r".\1", path)
-    return FieldError(path or default_field, match.group("message"))
+    text = match.group("message")
+    # "Object missing required field `cur`" and "unknown field `zz`" name a child.
+    child = _CHILD.search(text)
+    if child:
+        path = f"{path}.{child.group(1)}" if path else child.group(1)
+    return FieldError(path or default_field, text)
 
 
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
@@ -125,7 +133,9 @@ def _from_http_exception(exc: HTTPException) -> tuple[str, str, list[FieldError]
         return "payload_too_large", "the request body is too large", []
     if exc.status_code == 415:
         return "unsupported_media_type", "send application/json", []
-    if isinstance(exc, ClientException) and "malformed" in (exc.detail or "").lower():
+    if exc.status_code == 429:
+        return "rate_limited", exc.detail or "too many requests", []
+    if isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
         return "invalid_json", "the request body is not valid JSON", []
     if 400 <= exc.status_code < 500:
         return "invalid_request", exc.detail or HTTPStatus(exc.status_code).phrase, []
@@ -143,7 +153,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         log.warning("provider_problem", code=code, provider=exc.provider, detail=exc.detail)
     elif isinstance(exc, HTTPException):
         code, detail, errors = _from_http_exception(exc)
-        status = exc.status_code if code == "invalid_request" else None
+        status = exc.status_code if code == "invalid_request" else None  # any other 4xx
     else:
         log.error("unhandled_exception", exc_info=exc, path=request.url.path)
         code, detail, errors = "internal_error", "the server failed to handle the request", []

@@ -5,7 +5,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromQuery, JSONBody, Parameter, SkipValidation
 
 from service.api.convert import new_payment, payment_response
 from service.api.deps import services_of
@@ -20,7 +20,7 @@ from service.api.schemas import (
     PaymentResponse,
     RefundRequest,
 )
-from service.domain.errors import ValidationFailed
+from service.domain.errors import FieldError, ValidationFailed
 from service.domain.payments import PaymentStatus
 from service.domain.ports import ApiKey, PaymentFilter
 
@@ -57,7 +57,9 @@ class PaymentController(Controller):
     async def create(
         self,
         request: AnyRequest,
-        data: Annotated[CreatePaymentRequest, Body(examples=[CARD_PAYMENT, HOSTED_PAYMENT])],
+        data: Annotated[
+            SkipValidation[CreatePaymentRequest], Body(examples=[CARD_PAYMENT, HOSTED_PAYMENT])
+        ],
     ) -> Response[PaymentResponse]:
         """Authorize a card, charge it at once, or open a hosted payment page.
 
@@ -66,7 +68,9 @@ class PaymentController(Controller):
         A decline is not an HTTP error: the payment is created with status `failed`
         and a `failure`. A provider timeout leaves it `processing` until synced.
         """
-        req = await strict_body(request, CreatePaymentRequest) or data
+        req = await strict_body(request, CreatePaymentRequest)
+        if req is None:
+            raise ValidationFailed("a JSON body is required", [FieldError("body", "required")])
         new = new_payment(req)
         api_key: ApiKey = request.scope["state"]["api_key"]
         services = services_of(request.app.state)
@@ -96,7 +100,7 @@ class PaymentController(Controller):
     async def list_payments(
         self,
         request: AnyRequest,
-        status: PaymentStatus | None = None,
+        status: FromQuery[PaymentStatus | None] = None,
         provider: Annotated[str | None, Parameter(max_length=64)] = None,
         merchant_reference: Annotated[str | None, Parameter(max_length=255)] = None,
         created_gte: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
@@ -131,7 +135,7 @@ class PaymentController(Controller):
         self,
         request: AnyRequest,
         payment_id: PaymentId,
-        data: Annotated[CaptureRequest | None, Body(examples=[CAPTURE])] = None,
+        data: Annotated[SkipValidation[CaptureRequest | None], Body(examples=[CAPTURE])] = None,
     ) -> Response[PaymentResponse]:
         """Capture `amount` (default: all of it).
 
@@ -152,7 +156,7 @@ class PaymentController(Controller):
         responses=problems(*MONEY, "not_found", "invalid_state"),
     )
     async def void(
-        self, request: AnyRequest, payment_id: PaymentId, data: EmptyRequest | None = None
+        self, request: AnyRequest, payment_id: PaymentId, data: JSONBody[SkipValidation[EmptyRequest | None]] = None
     ) -> Response[PaymentResponse]:
         """Void an authorized, uncaptured payment."""
         await strict_body(request, EmptyRequest)
@@ -173,7 +177,7 @@ class PaymentController(Controller):
         self,
         request: AnyRequest,
         payment_id: PaymentId,
-        data: Annotated[RefundRequest | None, Body(examples=[REFUND])] = None,
+        data: Annotated[SkipValidation[RefundRequest | None], Body(examples=[REFUND])] = None,
     ) -> Response[PaymentResponse]:
         """Refund `amount` (default: all that is left).
 
@@ -194,7 +198,7 @@ class PaymentController(Controller):
         responses=problems(*MONEY, "not_found", "invalid_state"),
     )
     async def cancel(
-        self, request: AnyRequest, payment_id: PaymentId, data: EmptyRequest | None = None
+        self, request: AnyRequest, payment_id: PaymentId, data: JSONBody[SkipValidation[EmptyRequest | None]] = None
     ) -> Response[PaymentResponse]:
         """Void an authorized payment, or refund all that is left of a captured one."""
         await strict_body(request, EmptyRequest)
@@ -212,7 +216,7 @@ class PaymentController(Controller):
         responses=problems(*COMMON, "not_found", "provider_error", "provider_unavailable"),
     )
     async def sync(
-        self, request: AnyRequest, payment_id: PaymentId, data: EmptyRequest | None = None
+        self, request: AnyRequest, payment_id: PaymentId, data: JSONBody[SkipValidation[EmptyRequest | None]] = None
     ) -> PaymentResponse:
         """Settle operations in doubt from the provider's view of the payment.
 

@@ -1,9 +1,17 @@
 """Probes and the provider catalogue."""
 
 import asyncio
+import os
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client import REGISTRY as METRICS
 
 from service.api.deps import services_of
 from service.api.docs import COMMON, problems
@@ -79,3 +87,26 @@ class ProviderController(Controller):
                 for name, cls in REGISTRY.items()
             ]
         )
+
+
+class MetricsController(Controller):
+    path = "/metrics"
+    tags = ["operations"]
+
+    @get(
+        "/",
+        operation_id="metrics",
+        summary="Prometheus metrics",
+        media_type="text/plain; version=0.0.4; charset=utf-8",
+    )
+    async def metrics(self) -> Response[bytes]:
+        """Requests by route and status, provider call latency and outcomes.
+
+        With several worker processes set PROMETHEUS_MULTIPROC_DIR so that every
+        worker's samples are merged here.
+        """
+        registry = METRICS
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,276 @@
+"""IdempotencyGuard over the real Redis cache and the real PostgreSQL ledger."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+import redis.asyncio as aioredis
+
+from service.domain.errors import (
+    DependencyUnavailable,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidState,
+    ProviderUnreachable,
+)
+from service.domain.ids import new_id
+from service.domain.ports import ApiKey, CacheState, IdempotencyState
+from service.idempotency.store import RedisIdempotencyCache
+from service.ledger import PostgresLedger
+from service.orchestration.idempotent import Executed, IdempotencyGuard, StoredResponse
+from tests.integration import factories as f
+
+LOCK = timedelta(seconds=30)
+TTL = timedelta(minutes=5)
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class Calls:
+    """An `execute` that creates a real payment linked to the key, and counts its calls."""
+
+    def __init__(self, ledger: PostgresLedger, api_key_id: str) -> None:
+        self.ledger = ledger
+        self.api_key_id = api_key_id
+        self.count = 0
+        self.raises: Exception | None = None
+        self.started = asyncio.Event()
+        self.proceed: asyncio.Event | None = None
+
+    async def execute(self, idempotency: tuple[str, str]) -> Executed:
+        self.count += 1
+        self.started.set()
+        if self.proceed is not None:
+            await self.proceed.wait()
+        if self.raises is not None:
+            raise self.raises
+        pay, _ = await f.created_payment(self.ledger, self.api_key_id, idempotency=idempotency)
+        return Executed(201, f'{{"id": "{pay.id}"}}'.encode(), pay.id)
+
+
+async def current(resource_id: str) -> StoredResponse:
+    return StoredResponse(200, f'{{"id": "{resource_id}", "current": true}}'.encode())
+
+
+async def not_called(resource_id: str) -> StoredResponse:
+    raise AssertionError(f"current({resource_id}) was not expected")
+
+
+@pytest.fixture
+async def key(ledger: PostgresLedger) -> ApiKey:
+    return await f.insert_api_key(ledger)
+
+
+@pytest.fixture
+def cache(redis_client: aioredis.Redis) -> RedisIdempotencyCache:
+    return RedisIdempotencyCache(redis_client, prefix=f"{new_id('idem')}:")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def guard(
+    cache: RedisIdempotencyCache, ledger: PostgresLedger, clock: ManualClock
+) -> IdempotencyGuard:
+    return IdempotencyGuard(cache, ledger, clock, ttl=TTL, lock=LOCK)
+
+
+@pytest.fixture
+def calls(ledger: PostgresLedger, key: ApiKey) -> Calls:
+    return Calls(ledger, key.id)
+
+
+async def test_first_run_executes_and_stores(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, ledger: PostgresLedger, cache
+) -> None:
+    idem = new_id("k")
+    answer = await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    assert calls.count == 1
+    assert answer.status == 201
+    assert answer.replayed is False
+
+    row = await ledger.claim_idempotency(f.idempotency_record(key.id, idem, "fp-1"))
+    assert row is not None
+    assert row.state is IdempotencyState.COMPLETED
+    assert (row.response_status, row.response_body) == (201, answer.body)
+    assert row.resource_id is not None
+    assert row.resource_id.encode() in answer.body
+    assert await ledger.get_payment(row.resource_id) is not None
+
+    cached = await cache.reserve(f"{key.id}:{idem}", "fp-1", 1000)
+    assert (cached.state, cached.response_status, cached.response_body) == (
+        CacheState.COMPLETED,
+        201,
+        answer.body,
+    )
+
+
+async def test_same_key_and_request_replays(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey
+) -> None:
+    idem = new_id("k")
+    first = await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    again = await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    assert calls.count == 1
+    assert again == msgspec.structs.replace(first, replayed=True)
+
+
+async def test_same_key_other_request_is_refused(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey
+) -> None:
+    idem = new_id("k")
+    await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    with pytest.raises(IdempotencyKeyReused):
+        await guard.run(key.id, idem, "fp-2", calls.execute, not_called)
+    assert calls.count == 1
+
+
+async def test_concurrent_same_key_is_in_use(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey
+) -> None:
+    idem = new_id("k")
+    calls.proceed = asyncio.Event()
+    first = asyncio.create_task(guard.run(key.id, idem, "fp-1", calls.execute, not_called))
+    await asyncio.wait_for(calls.started.wait(), 5)
+    try:
+        with pytest.raises(IdempotencyKeyInUse):
+            await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+        with pytest.raises(IdempotencyKeyReused):
+            await guard.run(key.id, idem, "fp-2", calls.execute, not_called)
+    finally:
+        calls.proceed.set()
+    done = await asyncio.wait_for(first, 5)
+    assert calls.count == 1
+    replay = await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    assert replay == msgspec.structs.replace(done, replayed=True)
+
+
+@pytest.mark.parametrize(
+    "error", [InvalidState("cannot"), ProviderUnreachable("bizon", "connect refused")]
+)
+async def test_refused_request_releases_the_key(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, error: Exception
+) -> None:
+    idem = new_id("k")
+    calls.raises = error
+    with pytest.raises(type(error)):
+        await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    calls.raises = None
+    answer = await guard.run(key.id, idem, "fp-2", calls.execute, not_called)
+    assert calls.count == 2
+    assert (answer.status, answer.replayed) == (201, False)
+
+
+async def test_unavailable_dependency_keeps_the_key_locked(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, cache: RedisIdempotencyCache
+) -> None:
+    idem = new_id("k")
+    calls.raises = DependencyUnavailable("PostgreSQL is unavailable")
+    with pytest.raises(DependencyUnavailable):
+        await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    calls.raises = None
+    with pytest.raises(IdempotencyKeyInUse):
+        await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    await cache.release(f"{key.id}:{idem}")  # Redis lost it: the ledger still holds the lock
+    with pytest.raises(IdempotencyKeyInUse):
+        await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    assert calls.count == 1
+
+
+async def test_ledger_replays_when_redis_lost_the_entry(
+    guard: IdempotencyGuard,
+    calls: Calls,
+    key: ApiKey,
+    cache: RedisIdempotencyCache,
+) -> None:
+    idem = new_id("k")
+    scope = f"{key.id}:{idem}"
+    first = await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    await cache.release(scope)
+
+    replay = await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    assert calls.count == 1
+    assert replay == msgspec.structs.replace(first, replayed=True)
+    warmed = await cache.reserve(scope, "fp-1", 1000)
+    assert (warmed.state, warmed.response_body) == (CacheState.COMPLETED, first.body)
+
+    await cache.release(scope)
+    with pytest.raises(IdempotencyKeyReused):
+        await guard.run(key.id, idem, "fp-2", calls.execute, not_called)
+    assert calls.count == 1
+
+
+async def test_live_ledger_lock_without_redis_is_in_use(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, ledger: PostgresLedger
+) -> None:
+    record = f.idempotency_record(key.id, fingerprint="fp-1", locked_for=LOCK)
+    assert await ledger.claim_idempotency(record) is None
+    with pytest.raises(IdempotencyKeyInUse):
+        await guard.run(key.id, record.key, "fp-1", calls.execute, not_called)
+    assert calls.count == 0
+
+
+async def _died_holder(ledger: PostgresLedger, key: ApiKey, clock: ManualClock) -> tuple[str, str]:
+    """An in-flight row whose lock expired after its holder created a payment."""
+    record = f.idempotency_record(key.id, fingerprint="fp-1")
+    record = msgspec.structs.replace(record, locked_until=clock.now() - timedelta(seconds=1))
+    assert await ledger.claim_idempotency(record) is None
+    pay, _ = await f.created_payment(ledger, key.id, idempotency=(key.id, record.key))
+    return record.key, pay.id
+
+
+async def test_dead_holder_with_a_resource_gets_its_current_state(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, ledger: PostgresLedger, clock
+) -> None:
+    idem, pay_id = await _died_holder(ledger, key, clock)
+    answer = await guard.run(key.id, idem, "fp-1", calls.execute, current)
+    assert calls.count == 0
+    assert answer.replayed is True
+    assert answer == StoredResponse(200, f'{{"id": "{pay_id}", "current": true}}'.encode(), True)
+
+
+async def test_dead_holder_every_retry_gets_the_current_state(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, ledger: PostgresLedger, clock
+) -> None:
+    idem, pay_id = await _died_holder(ledger, key, clock)
+    first = await guard.run(key.id, idem, "fp-1", calls.execute, current)
+    # The lock has expired and nothing is in flight: a second retry must not be refused.
+    second = await guard.run(key.id, idem, "fp-1", calls.execute, current)
+    assert first == second
+    assert pay_id.encode() in second.body
+    assert calls.count == 0
+
+
+async def test_dead_holder_without_a_resource_is_taken_over(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, ledger: PostgresLedger, clock
+) -> None:
+    record = f.idempotency_record(key.id, fingerprint="fp-1")
+    record = msgspec.structs.replace(record, locked_until=clock.now() - timedelta(seconds=1))
+    assert await ledger.claim_idempotency(record) is None
+
+    answer = await guard.run(key.id, record.key, "fp-1", calls.execute, not_called)
+    assert calls.count == 1
+    assert (answer.status, answer.replayed) == (201, False)
+    row = await ledger.claim_idempotency(record)
+    assert row is not None
+    assert row.state is IdempotencyState.COMPLETED
+    assert row.resource_id is not None
+
+
+async def test_dead_holder_of_another_request_is_refused(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, ledger: PostgresLedger, clock
+) -> None:
+    idem, _ = await _died_holder(ledger, key, clock)
+    with pytest.raises(IdempotencyKeyReused):
+        await guard.run(key.id, idem, "fp-2", calls.execute, not_called)
+    assert calls.count == 0

@@ -1,0 +1,71 @@
+"""The alembic migrations on a database of their own: up, all the way down, up again."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from service.ledger.migrate import downgrade, upgrade_async
+from tests.datastores import create_database, drop_database
+
+TABLES = {"api_keys", "payments", "operations", "idempotency_keys"}
+FUNCTIONS = {"operations_append_only", "payments_match_operations"}
+TRIGGERS = {"operations_append_only", "payments_match_operations", "operations_match_payment"}
+
+
+@pytest.fixture
+async def fresh_url(datastore_servers: tuple[str, str, str]) -> AsyncIterator[str]:
+    server, _, _ = datastore_servers
+    url = await create_database(server)
+    yield url
+    await drop_database(server, url)
+
+
+async def schema(url: str) -> dict[str, set[str]]:
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        functions = await conn.fetch(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public'"
+        )
+        triggers = await conn.fetch("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        versions: list[asyncpg.Record] = []
+        if await conn.fetchval("SELECT to_regclass('public.alembic_version') IS NOT NULL"):
+            versions = await conn.fetch("SELECT version_num FROM alembic_version")
+    finally:
+        await conn.close()
+    return {
+        "tables": {r[0] for r in tables} - {"alembic_version"},
+        "functions": {r[0] for r in functions},
+        "triggers": {r[0] for r in triggers},
+        "version": {r[0] for r in versions},
+    }
+
+
+async def test_upgrade_downgrade_upgrade(fresh_url: str) -> None:
+    assert (await schema(fresh_url))["tables"] == set()
+
+    await upgrade_async(fresh_url)
+    up = await schema(fresh_url)
+    assert up["tables"] == TABLES
+    assert up["functions"] == FUNCTIONS
+    assert up["triggers"] == TRIGGERS
+    assert up["version"] == {"0001"}
+
+    await asyncio.to_thread(downgrade, fresh_url, "base")
+    down = await schema(fresh_url)
+    assert down == {"tables": set(), "functions": set(), "triggers": set(), "version": set()}
+
+    await upgrade_async(fresh_url)
+    assert await schema(fresh_url) == up
+
+
+async def test_upgrade_is_idempotent_at_head(fresh_url: str) -> None:
+    await upgrade_async(fresh_url)
+    first = await schema(fresh_url)
+    await upgrade_async(fresh_url)
+    assert await schema(fresh_url) == first
