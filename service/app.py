@@ -84,9 +84,16 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     ledger = await PostgresLedger.connect(
         settings.database_url, max_size=settings.database_pool_size
     )
-    redis = aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+    # A blocking pool waits for a free connection under bursts instead of failing.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_pool_size,
+        timeout=2,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        health_check_interval=30,
     )
+    redis = aioredis.Redis(connection_pool=pool)
     connectors, endpoints = build_connectors(settings)
     transport = HttpxTransport(endpoints)
     clock = SystemClock()

@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True):
     rate_limit_burst: int = 40
     idempotency_ttl_seconds: int = 86_400
     database_pool_size: int = 10
+    redis_pool_size: int = 100
     log_level: str = "INFO"
     log_json: bool = True
 

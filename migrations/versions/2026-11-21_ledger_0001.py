@@ -104,6 +104,12 @@ BEGIN
 END $$;
 CREATE TRIGGER operations_append_only BEFORE UPDATE OR DELETE ON operations
     FOR EACH ROW EXECUTE FUNCTION operations_append_only();
+CREATE FUNCTION operations_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'operations are append-only and cannot be truncated';
+END $$;
+CREATE TRIGGER operations_no_truncate BEFORE TRUNCATE ON operations
+    FOR EACH STATEMENT EXECUTE FUNCTION operations_no_truncate();
 
 -- A payment's amounts are exactly the sum of its succeeded operations, checked at
 -- commit, so no code path can move the totals without a ledger entry.
@@ -160,6 +166,7 @@ DROP TABLE payments;
 DROP TABLE api_keys;
 DROP FUNCTION payments_match_operations();
 DROP FUNCTION operations_append_only();
+DROP FUNCTION operations_no_truncate();
 """
 
 

@@ -17,11 +17,13 @@ import msgspec
 
 from service.domain.errors import DependencyUnavailable
 from service.domain.payments import (
+    CaptureMethod,
     Failure,
     NextAction,
     Operation,
     Payment,
     PaymentMethodSummary,
+    PaymentStatus,
 )
 from service.domain.ports import ApiKey, IdempotencyRecord, IdempotencyState, PaymentFilter
 from service.ledger import queries as q
@@ -58,10 +60,10 @@ def _payment(row: asyncpg.Record) -> Payment:
     return Payment(
         id=row["id"],
         api_key_id=row["api_key_id"],
-        status=row["status"],
+        status=PaymentStatus(row["status"]),
         provider=row["provider"],
         provider_reference=row["provider_reference"],
-        capture=row["capture_method"],
+        capture=CaptureMethod(row["capture_method"]),
         currency=row["currency"],
         amount=row["amount"],
         amount_authorized=row["amount_authorized"],

@@ -121,6 +121,7 @@ class IdempotencyGuard:
         if found.resource_id is not None:
             # Its holder died after creating something: show it, never redo it.
             log.warning("idempotency_holder_died", scope=scope, resource_id=found.resource_id)
+            await self._cache.release(scope)  # let later retries reach the ledger too
             answer = await current(found.resource_id)
             return msgspec.structs.replace(answer, replayed=True)
         if await self._ledger.take_over_idempotency(mine, now):

@@ -423,3 +423,17 @@ async def test_api_key_round_trip(ledger: PostgresLedger) -> None:
         await ledger.create_api_key(key, secret_hash)
         assert await ledger.find_api_key(secret_hash) == key
     assert await ledger.find_api_key(f.secret_hash()) is None
+
+
+async def test_operations_cannot_be_truncated(database_url):
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    tx = conn.transaction()
+    await tx.start()
+    try:  # always rolled back: a missing trigger must not wipe the shared test database
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("TRUNCATE operations CASCADE")
+    finally:
+        await tx.rollback()
+        await conn.close()

@@ -10,8 +10,13 @@ from service.ledger.migrate import downgrade, upgrade_async
 from tests.datastores import create_database, drop_database
 
 TABLES = {"api_keys", "payments", "operations", "idempotency_keys"}
-FUNCTIONS = {"operations_append_only", "payments_match_operations"}
-TRIGGERS = {"operations_append_only", "payments_match_operations", "operations_match_payment"}
+FUNCTIONS = {"operations_append_only", "operations_no_truncate", "payments_match_operations"}
+TRIGGERS = {
+    "operations_append_only",
+    "operations_no_truncate",
+    "payments_match_operations",
+    "operations_match_payment",
+}
 
 
 @pytest.fixture

@@ -139,69 +139,58 @@ CLIENT = Customer(email="foo@bar.com", name="John Smith", ip="6.6.6.6")
 @pytest.mark.parametrize(
     ("cmd", "path", "expected"),
     [
-        (authorize(money=Money(100, "USD")), "authorize", {"amount": "1.00", "currency": "USD"}),
-        (authorize(money=Money(5, "EUR")), "authorize", {"amount": "0.05", "currency": "EUR"}),
-        (authorize(money=Money(500, "JPY")), "authorize", {"amount": "500.00", "currency": "JPY"}),
-        (authorize(money=Money(1230, "KWD")), "authorize", {"amount": "1.23", "currency": "KWD"}),
-        (authorize(capture=CaptureMethod.AUTOMATIC), "authorize", {"options": {"auto_charge": 1}}),
-        (authorize(capture=CaptureMethod.MANUAL), "authorize", {"options": {"auto_charge": 0}}),
-        (authorize(provider_options=BizonOptions()), "authorize", {"options": {"auto_charge": 0}}),
-        (
-            authorize(provider_options=EVERY, return_url=BACK),
-            "authorize",
-            {"options": CARD_OPTIONS},
-        ),
-        (authorize(provider_options=EVERY), "authorize", {"segment": "987"}),
+        (authorize(money=Money(100, "USD")), "auth", {"amount": "1.00", "currency": "USD"}),
+        (authorize(money=Money(5, "EUR")), "auth", {"amount": "0.05", "currency": "EUR"}),
+        (authorize(money=Money(500, "JPY")), "auth", {"amount": "500.00", "currency": "JPY"}),
+        (authorize(money=Money(1230, "KWD")), "auth", {"amount": "1.23", "currency": "KWD"}),
+        (authorize(capture=CaptureMethod.AUTOMATIC), "auth", {"options": {"auto_charge": 1}}),
+        (authorize(capture=CaptureMethod.MANUAL), "auth", {"options": {"auto_charge": 0}}),
+        (authorize(provider_options=BizonOptions()), "auth", {"options": {"auto_charge": 0}}),
+        (authorize(provider_options=EVERY, return_url=BACK), "auth", {"options": CARD_OPTIONS}),
+        (authorize(provider_options=EVERY), "auth", {"segment": "987"}),
         (hosted(provider_options=EVERY, return_url=BACK), "create", {"options": PAGE_OPTIONS}),
         (hosted(provider_options=EVERY), "create", {"segment": "987", "pan": None, "card": None}),
         (hosted(customer=CLIENT), "create", {"location": {"ip": "6.6.6.6"}, "currency": "USD"}),
         (
             hosted(customer=CLIENT),
             "create",
-            {"client": {"email": "foo@bar.com", "name": "John Smith"}},
+            {"client": {"email": CLIENT.email, "name": "John Smith"}},
         ),
         (hosted(description="Book sale #453"), "create", {"description": "Book sale #453"}),
-        (hosted(), "create", {"merchant_order_id": "pay_01", "amount": "9.99", "location": None}),
+        (hosted(), "create", {"merchant_order_id": "pay_01", "amount": "9.99", "client": None}),
     ],
 )
 def test_build_authorize_fields(cmd: Authorize, path: str, expected: dict[str, object]) -> None:
     call = bizon.build_authorize(cmd)
     sent = json.loads(call.body or b"")
-    assert (call.method, call.path, call.headers["Authorization"]) == (
-        "POST",
-        f"/orders/{path}",
-        DOC_AUTH,
-    )
+    assert call.path == {"auth": "/orders/authorize", "create": "/orders/create"}[path]
+    assert (call.method, call.headers["Authorization"]) == ("POST", DOC_AUTH)
     assert {key: sent.get(key) for key in expected} == expected
 
 
+EXPAND = {"expand": "card,operations.cashflow"}
+LOST = EXPAND | {"merchant_order_id": "pay_01"}  # the authorize reply was lost: find it by our id
+
+
 @pytest.mark.parametrize(
-    ("call", "path", "payload"),
+    ("call", "method", "path", "payload"),
     [
-        (lambda: bizon.build_capture(capture()), f"/orders/{REF}/charge", {"amount": "9.99"}),
-        (lambda: bizon.build_capture(capture(PART)), f"/orders/{REF}/charge", {"amount": "1.99"}),
-        (lambda: bizon.build_void(void()), f"/orders/{REF}/reverse", None),
-        (lambda: bizon.build_refund(refund(PART)), f"/orders/{REF}/refund", {"amount": "1.99"}),
-        (lambda: bizon.build_void(void("a/b c")), "/orders/a%2Fb%20c/reverse", None),
+        (lambda: bizon.build_capture(capture()), "PUT", f"/{REF}/charge", {"amount": "9.99"}),
+        (lambda: bizon.build_capture(capture(PART)), "PUT", f"/{REF}/charge", {"amount": "1.99"}),
+        (lambda: bizon.build_void(void()), "PUT", f"/{REF}/reverse", None),
+        (lambda: bizon.build_refund(refund(PART)), "PUT", f"/{REF}/refund", {"amount": "1.99"}),
+        (lambda: bizon.build_void(void("a/b c")), "PUT", "/a%2Fb%20c/reverse", None),
+        (lambda: bizon.build_sync(sync()), "GET", f"/{REF}", EXPAND),
+        (lambda: bizon.build_sync(sync(None)), "GET", "/", LOST),
     ],
-    ids=["capture-full", "capture-partial", "void", "refund-partial", "quoted-reference"],
+    ids=["capture", "capture-partial", "void", "refund-partial", "quoted", "sync", "sync-lost"],
 )
-def test_build_order_operations(call: Any, path: str, payload: object) -> None:
+def test_build_order_operations(call: Any, method: str, path: str, payload: object) -> None:
     built = call()
-    assert (built.method, built.path, built.headers["Authorization"]) == ("PUT", path, DOC_AUTH)
-    assert (None if built.body is None else json.loads(built.body)) == payload
-
-
-@pytest.mark.parametrize(
-    ("ref", "path", "query"),
-    [(REF, f"/orders/{REF}", {}), (None, "/orders/", {"merchant_order_id": "pay_01"})],
-    ids=["by-reference", "by-merchant-order-id"],
-)
-def test_build_sync(ref: str | None, path: str, query: dict[str, str]) -> None:
-    call = bizon.build_sync(sync(ref))
-    assert (call.method, call.path, call.body) == ("GET", path, None)
-    assert call.query == {"expand": "card,operations.cashflow"} | query
-    assert call.headers["Authorization"] == DOC_AUTH
+    assert (built.method, built.path) == (method, f"/orders{path}")
+    assert built.headers["Authorization"] == DOC_AUTH
+    sent = built.query if method == "GET" else built.body and json.loads(built.body)
+    assert sent == payload
 
 
 # -- validate_authorize ------------------------------------------------------------
@@ -232,18 +221,14 @@ def test_validate_authorize(cmd: Authorize, fields: list[str]) -> None:
 
 # -- parse_authorize -----------------------------------------------------------------
 
+DECLINED = "2301480664330820"  # + 1..6: the order ids of the failure fixtures
 FAILURES = {
-    "authorize_declined_05": ("23014806643308201", "do_not_honor", "05", "Do not honor"),
-    "authorize_declined_51": (
-        "23014806643308202",
-        "insufficient_funds",
-        "51",
-        "Insufficient funds",
-    ),
-    "authorize_declined_54": ("23014806643308203", "expired_card", "54", "Expired card"),
-    "authorize_fraud": ("23014806643308204", "fraud_suspected", "fraud", None),
-    "authorize_rejected": ("23014806643308205", "rejected_by_provider", "rejected", None),
-    "authorize_error": ("23014806643308206", "processing_error", "96", "System malfunction"),
+    "authorize_declined_05": (f"{DECLINED}1", "do_not_honor", "05", "Do not honor"),
+    "authorize_declined_51": (f"{DECLINED}2", "insufficient_funds", "51", "Insufficient funds"),
+    "authorize_declined_54": (f"{DECLINED}3", "expired_card", "54", "Expired card"),
+    "authorize_fraud": (f"{DECLINED}4", "fraud_suspected", "fraud", None),
+    "authorize_rejected": (f"{DECLINED}5", "rejected_by_provider", "rejected", None),
+    "authorize_error": (f"{DECLINED}6", "processing_error", "96", "System malfunction"),
 }
 
 
@@ -268,43 +253,36 @@ def test_parse_authorize(fixture: str, status: int, expected: Any, snapshot: Any
     assert outcome.failure is None or outcome.failure.message
 
 
-def test_3ds_prepared_asks_for_the_form() -> None:
-    outcome = bizon.parse_authorize(authorize(), reply("authorize_3ds_prepared", 201))
-    assert summary(outcome) == (ACTION, PREPARED)
-    assert amounts(outcome.snapshot) == (ProviderState.AWAITING_CUSTOMER, 0, 0, 0)
-    fields = {"MD": "MjMwMTQ4MDYwNzgwNjEzMDM=", "PaReq": "PaReq"}
-    fields["TermUrl"] = "http://localhost:5002/complete/secure3d"
-    assert outcome.next_action == NextAction(
-        "form", "http://localhost:5002/test/bank", "GET", fields
-    )
-
-
-@pytest.mark.parametrize("header", ["Location", "location"])
-def test_hosted_order_redirects_to_the_payment_page(header: str) -> None:
-    page = f"http://localhost:5002/pay/{HOSTED}"
-    outcome = bizon.parse_authorize(hosted(), reply("hosted_order_created", 201, {header: page}))
-    assert summary(outcome) == (ACTION, HOSTED)
-    assert outcome.next_action == NextAction(type="redirect", url=page, method="GET")
+FORM = {"MD": "MjMwMTQ4MDYwNzgwNjEzMDM=", "PaReq": "PaReq"}
+FORM["TermUrl"] = "http://localhost:5002/complete/secure3d"
+ACS_FORM = NextAction("form", "http://localhost:5002/test/bank", "GET", FORM)
+PAGE = f"http://localhost:5002/pay/{HOSTED}"
 
 
 @pytest.mark.parametrize(
-    ("cmd", "raw"),
+    ("cmd", "http", "expected"),
     [
-        (hosted(), body("hosted_order_created")),
-        (authorize(), edited("authorize_3ds_prepared", form3d=None)),
-        (authorize(), edited("authorize_approved", status="reversed")),
+        (authorize(), reply("authorize_3ds_prepared", 201), (PREPARED, ACS_FORM)),
+        (hosted(), reply("hosted_order_created", 201, {"Location": PAGE}), (HOSTED, PAGE)),
+        (hosted(), reply("hosted_order_created", 201, {"location": PAGE}), (HOSTED, PAGE)),
     ],
-    ids=["new-without-location", "prepared-without-form", "reversed"],
+    ids=["3ds-form", "hosted-page", "lowercase-header"],
 )
-def test_authorize_without_a_usable_result_is_a_protocol_error(cmd: Authorize, raw: bytes) -> None:
-    with pytest.raises(ProviderProtocolError):
-        bizon.parse_authorize(cmd, HttpReply(201, raw))
+def test_customer_action_required(cmd: Authorize, http: HttpReply, expected: Any) -> None:
+    reference, action = expected
+    if isinstance(action, str):
+        action = NextAction(type="redirect", url=action, method="GET")
+    outcome = bizon.parse_authorize(cmd, http)
+    assert summary(outcome) == (ACTION, reference)
+    assert outcome.next_action == action
+    assert amounts(outcome.snapshot) == (ProviderState.AWAITING_CUSTOMER, 0, 0, 0)
 
 
 # -- parse capture / void / refund ---------------------------------------------------
 
 PARSERS = {
     "authorize": lambda r, money=USD: bizon.parse_authorize(authorize(money=money), r),
+    "hosted": lambda r, money=USD: bizon.parse_authorize(hosted(money=money), r),
     "capture": lambda r, money=USD: bizon.parse_capture(capture(money), r),
     "void": lambda r, money=USD: bizon.parse_void(void(money=money), r),
     "refund": lambda r, money=USD: bizon.parse_refund(refund(money), r),
@@ -330,7 +308,7 @@ REFUSED = (FAILED, REF, "transaction_not_allowed", "57", "Transaction not permit
     ],
 )
 def test_parse_operation(
-    operation: str, fixture: str, money: Money, expected: Any, snapshot: Any
+    operation: str, fixture: str, money: Any, expected: Any, snapshot: Any
 ) -> None:
     outcome = PARSERS[operation](reply(fixture), money)
     assert summary(outcome) == expected
@@ -338,77 +316,62 @@ def test_parse_operation(
 
 
 @pytest.mark.parametrize(
-    ("operation", "raw"),
+    ("operation", "raw", "money"),
     [
-        ("capture", body("authorize_approved")),
-        ("void", body("authorize_approved")),
-        ("refund", body("charge_full")),
-        ("capture", edited("charge_full", operations=[{"type": "charge", "status": "pending"}])),
+        ("hosted", body("hosted_order_created"), USD),  # "new" without a Location header
+        ("authorize", edited("authorize_3ds_prepared", form3d=None), USD),  # "prepared", no form
+        ("authorize", edited("authorize_approved", status="reversed"), USD),
+        ("capture", body("authorize_approved"), USD),  # no charge operation in the reply
+        ("void", body("authorize_approved"), USD),  # no reverse operation
+        ("refund", body("charge_full"), USD),  # no refund operation
+        ("capture", edited("charge_full", operations=[{"type": "charge", "status": "?"}]), USD),
+        ("authorize", body("authorize_approved"), EUR),  # currency mismatch from here on
+        ("capture", body("charge_full"), EUR),
+        ("void", body("reverse"), EUR),
+        ("refund", body("refund_full"), EUR),
+        ("sync", body("order_info"), EUR),
     ],
-    ids=["capture", "void", "refund", "unknown-operation-status"],
 )
-def test_reply_without_the_operation_is_a_protocol_error(operation: str, raw: bytes) -> None:
+def test_unusable_reply_is_a_protocol_error(operation: str, raw: bytes, money: Money) -> None:
     with pytest.raises(ProviderProtocolError):
-        PARSERS[operation](HttpReply(200, raw))
+        PARSERS[operation](HttpReply(201, raw), money)
 
 
 # -- HTTP classification and unreadable replies through parse_* ----------------------
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
-@pytest.mark.parametrize(
-    ("status", "raw", "error"),
-    [
-        (401, body("http_401_auth"), ConnectorMisconfigured),
-        (403, b"Forbidden", ConnectorMisconfigured),
-        (500, body("http_500_internal"), OutcomeUnknown),
-        (502, b"<html>502 Bad Gateway</html>", OutcomeUnknown),
-        (503, body("charge_full"), OutcomeUnknown),  # an order in a 5xx is never trusted
-        (200, body("malformed"), ProviderProtocolError),
-        (200, body("authorize_approved")[:200], ProviderProtocolError),
-        (200, b"<html>ok</html>", ProviderProtocolError),
-        (200, body("orders_empty"), ProviderProtocolError),
-        (200, body("orders_two"), ProviderProtocolError),
-        (200, body("order_status_weird"), ProviderProtocolError),  # never FAILED
-    ],
-    ids="401 403 500 502 503-with-order malformed cut html no-order two-orders weird".split(),
-)
-def test_reply_classification(operation: str, status: int, raw: bytes, error: type) -> None:
-    with pytest.raises(error):
-        PARSERS[operation](HttpReply(status, raw))
+INVALID = "Field 'card.holder' must be 2 to 40 characters"  # the messages of the error fixtures
+NOT_FOUND, CONFLICT = f"Order {REF} not found", "Order status 'charged' does not allow reverse"
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize(
-    ("status", "fixture", "message"),
+    ("status", "raw", "error", "message"),
     [
-        (400, "http_400_validation", "Field 'card.holder' must be 2 to 40 characters"),
-        (404, "http_404_not_found", f"Order {REF} not found"),
-        (409, "http_409_state", "Order status 'charged' does not allow reverse"),
+        (401, body("http_401_auth"), ConnectorMisconfigured, None),
+        (403, b"Forbidden", ConnectorMisconfigured, None),
+        (400, body("http_400_validation"), ProviderRejected, INVALID),
+        (404, body("http_404_not_found"), ProviderRejected, NOT_FOUND),
+        (409, body("http_409_state"), ProviderRejected, CONFLICT),
+        (500, body("http_500_internal"), OutcomeUnknown, None),
+        (502, b"<html>502 Bad Gateway</html>", OutcomeUnknown, None),
+        (503, body("charge_full"), OutcomeUnknown, None),  # an order in a 5xx is never trusted
+        (200, body("malformed"), ProviderProtocolError, None),
+        (200, body("authorize_approved")[:200], ProviderProtocolError, None),
+        (200, b"<html>ok</html>", ProviderProtocolError, None),
+        (200, body("orders_empty"), ProviderProtocolError, None),
+        (200, body("orders_two"), ProviderProtocolError, None),
+        (200, body("order_status_weird"), ProviderProtocolError, None),  # never FAILED
     ],
 )
-def test_refusal_without_an_order_is_rejected(
-    operation: str, status: int, fixture: str, message: str
+def test_reply_classification(
+    operation: str, status: int, raw: bytes, error: Any, message: Any
 ) -> None:
-    with pytest.raises(ProviderRejected) as caught:
-        PARSERS[operation](reply(fixture, status))
-    assert (caught.value.http_status, caught.value.provider_message) == (status, message)
-    assert message in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("operation", "fixture"),
-    [
-        ("authorize", "authorize_approved"),
-        ("capture", "charge_full"),
-        ("void", "reverse"),
-        ("refund", "refund_full"),
-        ("sync", "order_info"),
-    ],
-)
-def test_currency_mismatch_is_a_protocol_error(operation: str, fixture: str) -> None:
-    with pytest.raises(ProviderProtocolError):
-        PARSERS[operation](reply(fixture), EUR)
+    with pytest.raises(error) as caught:
+        PARSERS[operation](HttpReply(status, raw))
+    if error is ProviderRejected:  # refused, nothing happened: the body's message is kept
+        assert (caught.value.http_status, caught.value.provider_message) == (status, message)
+        assert message in str(caught.value)
 
 
 # -- parse_sync ------------------------------------------------------------------------
