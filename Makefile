@@ -21,8 +21,8 @@ run: $(STAMP)
 test: $(STAMP) lint typecheck importlint pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check service tests bench migrations
-	$(VENV)/bin/ruff format --check service tests bench migrations
+	$(VENV)/bin/ruff check service tests migrations
+	$(VENV)/bin/ruff format --check service tests migrations
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

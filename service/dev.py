@@ -17,8 +17,8 @@ from service.devservices import ensure_database, postgres_server, redis_server
 SANDBOX_LOGIN = "sandbox"
 SANDBOX_PASSWORD = "sandbox"  # noqa: S105 - the simulator's own, public test credential
 ALL_SCOPES = ["payments:read", "payments:write", "payouts:write", "ops"]
-SERVICE_PORT = 8000
-SANDBOX_PORT = 8101
+SERVICE_PORT = 8000  # PORT overrides
+SANDBOX_PORT = 8101  # SANDBOX_PORT overrides
 DEV_DATABASE = "payment_orchestrator"
 
 
@@ -41,6 +41,8 @@ async def create_key(
         )
     finally:
         await ledger.close()
+    print(f"created API key {made.key.id} ({made.key.name}), scopes {', '.join(made.key.scopes)}")
+    print("store it now: it is shown once and kept only as a hash")
     return made.secret
 
 
@@ -79,11 +81,13 @@ def run_dev(workdir: Path) -> None:
     from service.ledger.migrate import upgrade
     from service.settings import load_settings
 
+    service_port = int(os.environ.get("PORT", SERVICE_PORT))
+    sandbox_port = int(os.environ.get("SANDBOX_PORT", SANDBOX_PORT))
     database_url, redis_url, notes = _databases(workdir)
     upgrade(database_url)
     env = (
         {
-            "BIZON_BASE_URL": f"http://127.0.0.1:{SANDBOX_PORT}",
+            "BIZON_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
             "BIZON_LOGIN": SANDBOX_LOGIN,
             "BIZON_PASSWORD": SANDBOX_PASSWORD,
             "LOG_FORMAT": "console",
@@ -95,9 +99,9 @@ def run_dev(workdir: Path) -> None:
     secret = asyncio.run(create_key(database_url, "make-run", ALL_SCOPES))
     sandbox = uvicorn.Server(
         uvicorn.Config(
-            sandbox_app("bizon", f"http://127.0.0.1:{SANDBOX_PORT}"),
+            sandbox_app("bizon", f"http://127.0.0.1:{sandbox_port}"),
             host="127.0.0.1",
-            port=SANDBOX_PORT,
+            port=sandbox_port,
             log_level="warning",
         )
     )
@@ -105,24 +109,25 @@ def run_dev(workdir: Path) -> None:
         uvicorn.Config(
             create_app(settings),
             host="127.0.0.1",
-            port=SERVICE_PORT,
+            port=service_port,
             log_level="warning",
             access_log=False,
         )
     )
-    "\n".join(
+    banner = "\n".join(
         [
             "",
             *notes,
-            f"Bizon sandbox:  http://127.0.0.1:{SANDBOX_PORT} (login {SANDBOX_LOGIN})",
-            f"Service:        http://127.0.0.1:{SERVICE_PORT}   Swagger UI: "
-            f"http://127.0.0.1:{SERVICE_PORT}/docs",
+            f"Bizon sandbox:  http://127.0.0.1:{sandbox_port} (login {SANDBOX_LOGIN})",
+            f"Service:        http://127.0.0.1:{service_port}   Swagger UI: "
+            f"http://127.0.0.1:{service_port}/docs",
             "API key (every scope; use it with Authorize in Swagger UI):",
             "",
             f"    export API_KEY={secret}",
             "",
         ]
     )
+    print(banner, flush=True)
 
     async def both() -> None:
         await asyncio.gather(sandbox.serve(), service.serve())

@@ -6,8 +6,8 @@ runs (first6/last4 kept), CVVs and Authorization headers.
 """
 
 import logging
-from collections.abc import Mapping, MutableMapping
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog

@@ -43,7 +43,7 @@ async def redis_url(datastore_servers: tuple[str, str, str]) -> AsyncIterator[st
     client = aioredis.Redis.from_url(url)
     await client.flushdb()
     await client.aclose()
-    yield url
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -107,9 +107,7 @@ async def service_url(settings: Settings) -> AsyncIterator[str]:
 async def key_factory(ledger: PostgresLedger):  # type: ignore[no-untyped-def]
     service = ApiKeyService(ledger, SystemClock())
 
-    async def make(
-        *scopes: str, per_second: float | None = None, burst: int | None = None
-    ) -> str:
+    async def make(*scopes: str, per_second: float | None = None, burst: int | None = None) -> str:
         made = await service.create("test", list(scopes or SCOPES), per_second, burst)
         return made.secret
 

@@ -54,6 +54,10 @@ def validate_create(req: CreatePaymentRequest, today: datetime | None = None) ->
         raise ValidationFailed("the payment request is invalid", errors)
 
 
+def _present(fields: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def new_payment(req: CreatePaymentRequest) -> NewPayment:
     validate_create(req)
     card_input = req.payment_method.card
@@ -91,7 +95,7 @@ def new_payment(req: CreatePaymentRequest) -> NewPayment:
         authorize=authorize,
         provider=req.provider,
         summary=PaymentMethodSummary(type=req.payment_method.type, card=summary),
-        customer=msgspec.to_builtins(req.customer) if req.customer else {},
+        customer=_present(msgspec.to_builtins(req.customer)) if req.customer else {},
         merchant_reference=req.merchant_reference,
         metadata=dict(req.metadata),
         provider_options=req.provider_options,

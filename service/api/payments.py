@@ -156,7 +156,10 @@ class PaymentController(Controller):
         responses=problems(*MONEY, "not_found", "invalid_state"),
     )
     async def void(
-        self, request: AnyRequest, payment_id: PaymentId, data: JSONBody[SkipValidation[EmptyRequest | None]] = None
+        self,
+        request: AnyRequest,
+        payment_id: PaymentId,
+        data: JSONBody[SkipValidation[EmptyRequest | None]] = None,
     ) -> Response[PaymentResponse]:
         """Void an authorized, uncaptured payment."""
         await strict_body(request, EmptyRequest)
@@ -198,7 +201,10 @@ class PaymentController(Controller):
         responses=problems(*MONEY, "not_found", "invalid_state"),
     )
     async def cancel(
-        self, request: AnyRequest, payment_id: PaymentId, data: JSONBody[SkipValidation[EmptyRequest | None]] = None
+        self,
+        request: AnyRequest,
+        payment_id: PaymentId,
+        data: JSONBody[SkipValidation[EmptyRequest | None]] = None,
     ) -> Response[PaymentResponse]:
         """Void an authorized payment, or refund all that is left of a captured one."""
         await strict_body(request, EmptyRequest)
@@ -216,7 +222,10 @@ class PaymentController(Controller):
         responses=problems(*COMMON, "not_found", "provider_error", "provider_unavailable"),
     )
     async def sync(
-        self, request: AnyRequest, payment_id: PaymentId, data: JSONBody[SkipValidation[EmptyRequest | None]] = None
+        self,
+        request: AnyRequest,
+        payment_id: PaymentId,
+        data: JSONBody[SkipValidation[EmptyRequest | None]] = None,
     ) -> PaymentResponse:
         """Settle operations in doubt from the provider's view of the payment.
 

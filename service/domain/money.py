@@ -1,11 +1,16 @@
 """Money in minor units: integers with an ISO 4217 currency, never floats."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 import msgspec
 
 from service.domain.currencies import EXPONENTS
 from service.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
+
+
+# Amounts fit in BIGINT minor units (< 10**19); the context holds them exactly.
+_MAX_DIGITS = 18
+_PRECISION = 40
 
 
 def exponent(currency: str) -> int:
@@ -57,7 +62,12 @@ def from_major(value: Decimal | str, currency: str) -> int:
         raise InvalidAmount(f"not a decimal amount: {value!r}") from None
     if not dec.is_finite():
         raise InvalidAmount(f"not a finite amount: {value!r}")
-    minor = dec.scaleb(exponent(currency))
+    if dec < 0:
+        raise InvalidAmount(f"negative amount {value!r}")
+    if dec.adjusted() > _MAX_DIGITS:
+        raise InvalidAmount(f"{value} is too large")
+    with localcontext(prec=_PRECISION):
+        minor = dec.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
         raise InvalidAmount(f"{value} has more precision than {currency} allows")
     return int(minor)
@@ -72,7 +82,8 @@ def format_major(amount: int, currency: str, places: int | None = None) -> str:
     major = to_major(amount, currency)
     digits = exponent(currency) if places is None else places
     quantum = Decimal(1).scaleb(-digits)
-    fixed = major.quantize(quantum)
+    with localcontext(prec=_PRECISION):
+        fixed = major.quantize(quantum)
     if fixed != major:
         raise InvalidAmount(f"{major} {currency} cannot be written with {digits} decimals")
     return f"{fixed:f}"

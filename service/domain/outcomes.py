@@ -5,6 +5,7 @@ from enum import StrEnum
 import msgspec
 
 from service.domain.payments import Failure, NextAction
+from service.domain.redact import scrub_text
 
 
 class HttpCall(msgspec.Struct, frozen=True):
@@ -15,6 +16,13 @@ class HttpCall(msgspec.Struct, frozen=True):
     body: bytes | None = None
     headers: dict[str, str] = {}
     query: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        # Bodies carry PANs and headers carry credentials: a stray repr must not.
+        body = scrub_text(self.body.decode("utf-8", "replace")) if self.body else None
+        return f"HttpCall({self.method} {self.path}, body={body!r}, headers=<{len(self.headers)}>)"
+
+    __str__ = __repr__
 
 
 class HttpReply(msgspec.Struct, frozen=True):

@@ -9,7 +9,10 @@ _PAN = re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])")
 _SECRET_FIELDS = re.compile(
     r'("(?:cvv|cvc|cvv2|password|PaRes|pares|cres|token|secret)"\s*:\s*)"[^"]*"', re.IGNORECASE
 )
-_AUTH_HEADER = re.compile(r"(authorization\s*[:=]\s*)(basic|bearer)\s+\S+", re.IGNORECASE)
+# The wire form (Authorization: Basic x) and dict/JSON forms ('Authorization': 'Basic x').
+_AUTH_HEADER = re.compile(
+    r"""(authorization["']?\s*[:=]\s*["']?)(basic|bearer)\s+[^\s"',}]+""", re.IGNORECASE
+)
 _API_KEY = re.compile(r"\bsk_[A-Za-z0-9_-]{16,}")
 
 

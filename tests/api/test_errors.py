@@ -16,7 +16,8 @@ def _problem(response, status: int, code: str) -> dict:
     assert body["code"] == code
     assert body["status"] == status
     assert body["type"] == f"/problems/{code}"
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     assert body["request_id"] == response.headers["X-Request-Id"]
     assert "Traceback" not in response.text
     return body
@@ -24,7 +25,9 @@ def _problem(response, status: int, code: str) -> dict:
 
 async def test_malformed_json(client):
     response = await client.post(
-        "/v1/payments", content=b'{"amount": 1,', headers={**idem(), "Content-Type": "application/json"}
+        "/v1/payments",
+        content=b'{"amount": 1,',
+        headers={**idem(), "Content-Type": "application/json"},
     )
     _problem(response, 400, "invalid_json")
 
@@ -51,7 +54,9 @@ async def test_malformed_json(client):
 )
 async def test_wrong_types_and_values_are_422_with_the_field(client, change, field):
     body = card_payment() | change
-    problem = _problem(await client.post("/v1/payments", json=body, headers=idem()), 422, "validation_error")
+    problem = _problem(
+        await client.post("/v1/payments", json=body, headers=idem()), 422, "validation_error"
+    )
     fields = [e["field"] for e in problem["errors"]]
     assert any(f == field or f.startswith(field) for f in fields), problem
 
@@ -70,14 +75,18 @@ async def test_wrong_types_and_values_are_422_with_the_field(client, change, fie
 async def test_card_checks(client, card, field):
     body = card_payment()
     body["payment_method"]["card"] |= card
-    problem = _problem(await client.post("/v1/payments", json=body, headers=idem()), 422, "validation_error")
+    problem = _problem(
+        await client.post("/v1/payments", json=body, headers=idem()), 422, "validation_error"
+    )
     assert field in [e["field"] for e in problem["errors"]], problem
 
 
 async def test_missing_customer_ip_for_bizon(client):
     body = card_payment()
     body["customer"] = {"email": "a@b.c"}
-    problem = _problem(await client.post("/v1/payments", json=body, headers=idem()), 422, "validation_error")
+    problem = _problem(
+        await client.post("/v1/payments", json=body, headers=idem()), 422, "validation_error"
+    )
     assert "customer.ip" in [e["field"] for e in problem["errors"]]
 
 

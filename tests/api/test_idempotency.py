@@ -71,13 +71,19 @@ async def test_rejected_request_is_not_stored(client):
 
 
 async def test_domain_refusal_is_not_stored(client):
-    payment = (await client.post(
-        "/v1/payments", json=card_payment(), headers={"Idempotency-Key": uuid.uuid4().hex}
-    )).json()
+    payment = (
+        await client.post(
+            "/v1/payments", json=card_payment(), headers={"Idempotency-Key": uuid.uuid4().hex}
+        )
+    ).json()
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    over = await client.post(f"/v1/payments/{payment['id']}/capture", json={"amount": 5000}, headers=key)
+    over = await client.post(
+        f"/v1/payments/{payment['id']}/capture", json={"amount": 5000}, headers=key
+    )
     assert over.status_code == 422
-    fine = await client.post(f"/v1/payments/{payment['id']}/capture", json={"amount": 5000 - 4001}, headers=key)
+    fine = await client.post(
+        f"/v1/payments/{payment['id']}/capture", json={"amount": 5000 - 4001}, headers=key
+    )
     assert fine.status_code == 200, fine.text
 
 
@@ -116,9 +122,13 @@ async def test_losing_redis_cannot_create_a_second_payment(client, redis_client,
 
 
 async def test_actions_are_idempotent_too(client, sandbox):
-    payment = (await client.post(
-        "/v1/payments", json=card_payment(capture="automatic"), headers={"Idempotency-Key": uuid.uuid4().hex}
-    )).json()
+    payment = (
+        await client.post(
+            "/v1/payments",
+            json=card_payment(capture="automatic"),
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+    ).json()
     key = {"Idempotency-Key": uuid.uuid4().hex}
     url = f"/v1/payments/{payment['id']}/refunds"
     first = await client.post(url, json={"amount": 100}, headers=key)

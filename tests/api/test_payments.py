@@ -19,12 +19,20 @@ async def test_authorize_only_records_one_operation(client):
     assert payment["amount_capturable"] == 999
     assert payment["provider_reference"]
     assert payment["payment_method"]["card"] == {
-        "first6": "411111", "last4": "1111", "brand": "visa", "exp_month": 12, "exp_year": 2030,
+        "first6": "411111",
+        "last4": "1111",
+        "brand": "visa",
+        "exp_month": 12,
+        "exp_year": 2030,
     }
-    assert "number" not in str(payment["payment_method"]) and "cvv" not in str(payment)
+    assert "number" not in str(payment["payment_method"])
+    assert "cvv" not in str(payment)
     [op] = payment["operations"]
     assert (op["type"], op["status"], op["amount"], op["source"]) == (
-        "authorize", "succeeded", 999, "api",
+        "authorize",
+        "succeeded",
+        999,
+        "api",
     )
 
 
@@ -41,7 +49,8 @@ async def test_full_flow_authorize_partial_capture_refunds(client):
     pid = payment["id"]
     captured = (await act(client, pid, "capture", {"amount": 600})).json()
     assert (captured["status"], captured["amount_captured"]) == ("captured", 600)
-    assert captured["amount_capturable"] == 0 and captured["amount_refundable"] == 600
+    assert captured["amount_capturable"] == 0
+    assert captured["amount_refundable"] == 600
     partial = (await act(client, pid, "refunds", {"amount": 100, "reason": "broken"})).json()
     assert (partial["status"], partial["amount_refunded"]) == ("partially_refunded", 100)
     rest = (await act(client, pid, "refunds")).json()
@@ -149,7 +158,8 @@ async def test_hosted_page_requires_action_then_sync_settles(client, sandbox):
     payment = created.json()
     assert payment["status"] == "requires_action"
     action = payment["next_action"]
-    assert action["type"] == "redirect" and action["method"] == "GET"
+    assert action["type"] == "redirect"
+    assert action["method"] == "GET"
     assert "/pay/" in action["url"]
     # Nothing happened yet: sync leaves it waiting.
     waiting = (await client.post(f"/v1/payments/{payment['id']}/sync")).json()
@@ -157,9 +167,15 @@ async def test_hosted_page_requires_action_then_sync_settles(client, sandbox):
     # The customer pays on the provider's page.
     async with httpx.AsyncClient() as browser:
         form = {
-            "pan": APPROVED, "number": APPROVED, "card_number": APPROVED,
-            "expiration_month": "12", "expiration_year": "2030", "cvv": "123",
-            "holder": "Jane Doe", "exp_month": "12", "exp_year": "2030",
+            "pan": APPROVED,
+            "number": APPROVED,
+            "card_number": APPROVED,
+            "expiration_month": "12",
+            "expiration_year": "2030",
+            "cvv": "123",
+            "holder": "Jane Doe",
+            "exp_month": "12",
+            "exp_year": "2030",
         }
         paid = await browser.post(action["url"], data=form)
         assert paid.status_code in (200, 302, 303), paid.text
@@ -172,7 +188,9 @@ async def test_hosted_page_requires_action_then_sync_settles(client, sandbox):
 async def test_sync_imports_a_refund_made_outside_the_service(client, sandbox_url):
     payment = await _paid(client, capture="automatic", amount=800)
     async with httpx.AsyncClient(base_url=sandbox_url, auth=("test", "test-secret")) as bizon:
-        outside = await bizon.put(f"/orders/{payment['provider_reference']}/refund", json={"amount": "3.00"})
+        outside = await bizon.put(
+            f"/orders/{payment['provider_reference']}/refund", json={"amount": "3.00"}
+        )
         assert outside.status_code == 200, outside.text
     synced = (await client.post(f"/v1/payments/{payment['id']}/sync")).json()
     assert (synced["status"], synced["amount_refunded"]) == ("partially_refunded", 300)
@@ -208,7 +226,11 @@ async def test_list_filters_and_cursor_pagination(client):
             break
         cursor = page["next_cursor"]
     assert seen == list(reversed(made))
-    failed = (await client.get("/v1/payments", params={"merchant_reference": reference, "status": "failed"})).json()
+    failed = (
+        await client.get(
+            "/v1/payments", params={"merchant_reference": reference, "status": "failed"}
+        )
+    ).json()
     assert len(failed["data"]) == 1
     bad = await client.get("/v1/payments", params={"status": "nonsense"})
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_error")

@@ -62,7 +62,8 @@ async def test_capture_timeout_then_sync_captures_once(client, sandbox):
     assert (synced["status"], synced["amount_captured"]) == ("captured", 400)
     assert [op["status"] for op in synced["operations"]] == ["succeeded", "succeeded"]
     charges = [
-        r for r in await _requests(sandbox, order_id=payment["provider_reference"])
+        r
+        for r in await _requests(sandbox, order_id=payment["provider_reference"])
         if r["path"].endswith("/charge")
     ]
     assert len(charges) == 1
@@ -99,9 +100,10 @@ async def test_unreachable_provider_is_503_and_nothing_is_pending(settings, key_
     dead = msgspec.structs.replace(settings.bizon, base_url=f"http://127.0.0.1:{free_port()}")
     down = msgspec.structs.replace(settings, bizon=dead)
     secret = await key_factory()
-    async with serving(create_app(down)) as url, httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Bearer {secret}"}
-    ) as c:
+    async with (
+        serving(create_app(down)) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as c,
+    ):
         body = card_payment()
         response = await create(c, body)
         assert response.status_code == 503

@@ -35,5 +35,7 @@ def test_every_operation_is_documented():
             "application/json"
         ]["schema"]
         ref = schema.get("$ref", "").rsplit("/", 1)[-1]
-        examples = schema.get("examples") or spec["components"]["schemas"].get(ref, {}).get("examples")
+        examples = schema.get("examples") or spec["components"]["schemas"].get(ref, {}).get(
+            "examples"
+        )
         assert examples, action

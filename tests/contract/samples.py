@@ -1,0 +1,89 @@
+"""Per-connector sample inputs for the contract suite, keyed by REGISTRY name.
+
+A connector added to REGISTRY needs an entry here: the suite fails (it does not
+skip) for a registered connector without one. Each entry gives a way to build
+the connector with known credentials, one valid command per operation, and a
+reply whose payment status the connector cannot know.
+"""
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.connectors import BizonConnector
+from service.connectors.base import ConnectorBase
+from service.domain.commands import (
+    Authorize,
+    Capture,
+    CardDetails,
+    Customer,
+    Refund,
+    Sync,
+    Void,
+)
+from service.domain.money import Money
+from service.domain.outcomes import HttpReply
+from service.domain.payments import CaptureMethod, PaymentMethodType
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+# Test card data: Luhn-valid so redaction must treat it as a real PAN.
+PAN = "4111111111111111"
+CVV = "737"
+CARD = CardDetails(number=PAN, cvv=CVV, exp_month=12, exp_year=2030, holder="John Smith")
+MONEY = Money(999, "USD")
+
+
+@dataclass(frozen=True)
+class Samples:
+    """What the contract suite needs to exercise one connector."""
+
+    connector: Callable[[], ConnectorBase]
+    secrets: tuple[str, ...]  # credential strings that must never survive scrub()
+    authorize: Authorize
+    capture: Capture
+    void: Void
+    refund: Refund
+    sync: Sync | None  # None: the connector cannot pull a payment's state
+    # operation name ("authorize", "capture", …, "sync") -> a reply with an unknown status
+    unknown_status: Mapping[str, HttpReply] = field(default_factory=dict)
+    pan: str = PAN
+    cvv: str = CVV
+
+
+AUTHORIZE = Authorize(
+    payment_id="pay_contract",
+    operation_id="op_authorize",
+    money=MONEY,
+    capture=CaptureMethod.MANUAL,
+    method=PaymentMethodType.CARD,
+    card=CARD,
+    customer=Customer(email="foo@bar.com", ip="8.8.8.8"),
+    description="Contract suite",
+)
+
+
+# -- bizon ---------------------------------------------------------------------------
+
+BIZON_LOGIN, BIZON_PASSWORD = "contract-project", "contract-Secret-42"
+BIZON_ORDER = "23014806643308174"
+# An order whose status ("weird") Bizon does not document.
+_WEIRD = HttpReply(200, (FIXTURES / "bizon" / "order_status_weird.json").read_bytes())
+
+SAMPLES: dict[str, Samples] = {
+    "bizon": Samples(
+        connector=lambda: BizonConnector(BIZON_LOGIN, BIZON_PASSWORD),
+        secrets=(
+            BIZON_PASSWORD,
+            f"{BIZON_LOGIN}:{BIZON_PASSWORD}",
+            base64.b64encode(f"{BIZON_LOGIN}:{BIZON_PASSWORD}".encode()).decode(),
+        ),
+        authorize=AUTHORIZE,
+        capture=Capture("pay_contract", "op_capture", BIZON_ORDER, MONEY, full=True),
+        void=Void("pay_contract", "op_void", BIZON_ORDER, MONEY),
+        refund=Refund("pay_contract", "op_refund", BIZON_ORDER, MONEY, full=True),
+        sync=Sync("pay_contract", BIZON_ORDER, MONEY.currency),
+        unknown_status=dict.fromkeys(["authorize", "capture", "void", "refund", "sync"], _WEIRD),
+    ),
+}
