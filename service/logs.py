@@ -8,7 +8,7 @@ runs (first6/last4 kept), CVVs and Authorization headers.
 import logging
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -77,6 +77,6 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStdout()),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStdout())),
         cache_logger_on_first_use=True,
     )

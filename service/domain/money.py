@@ -7,7 +7,6 @@ import msgspec
 from service.domain.currencies import EXPONENTS
 from service.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
 
-
 # Amounts fit in BIGINT minor units (< 10**19); the context holds them exactly.
 _MAX_DIGITS = 18
 _PRECISION = 40

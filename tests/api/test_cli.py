@@ -42,7 +42,8 @@ async def test_api_keys_create_prints_the_key_alone_on_the_last_line(database_ur
     )
     assert code == 0, out
     secret = out.strip().splitlines()[-1]
-    assert secret.startswith("sk_") and " " not in secret
+    assert secret.startswith("sk_")
+    assert " " not in secret
     async with httpx.AsyncClient(
         base_url=service_url, headers={"Authorization": f"Bearer {secret}"}
     ) as c:
