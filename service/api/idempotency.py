@@ -3,10 +3,12 @@
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
+from litestar.openapi.spec import Example
+from litestar.params import HeaderParameter
 
 from service.api.convert import payment_response
 from service.api.deps import services_of
@@ -24,6 +26,19 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 JSON = "application/json"
 
 Action = Callable[[tuple[str, str]], Awaitable[Payment]]
+
+# Declared as required for the OpenAPI document (so Swagger UI asks for it) but
+# checked here, so that a missing key is our 400 `idempotency_key_missing`.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=True,
+        description="Unique per money-moving request (1-255 visible ASCII characters); "
+        "a retry with the same key and body replays the first response.",
+        examples=[Example(value="3f1c8a52-9d0e-4c1b-8f7a-2b6d5e4c3a10")],
+    ),
+]
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -46,10 +61,9 @@ def _encode(payment: Payment) -> bytes:
 
 
 async def idempotent(
-    request: Request[Any, Any, Any], status_code: int, action: Action
+    request: Request[Any, Any, Any], key: str | None, status_code: int, action: Action
 ) -> Response[bytes]:
     """Run `action` once per (API key, Idempotency-Key); replay it afterwards."""
-    key = request.headers.get("idempotency-key")
     if not key:
         raise IdempotencyKeyMissing("send an Idempotency-Key header with every money-moving POST")
     if not _KEY.match(key):

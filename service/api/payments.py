@@ -5,13 +5,13 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Body, FromQuery, JSONBody, Parameter, SkipValidation
+from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter, SkipValidation
 
 from service.api.convert import new_payment, payment_response
 from service.api.deps import services_of
 from service.api.docs import CAPTURE, CARD_PAYMENT, COMMON, HOSTED_PAYMENT, MONEY, REFUND, problems
 from service.api.errors import field_error_from_message
-from service.api.idempotency import idempotent
+from service.api.idempotency import IdempotencyKeyHeader, idempotent
 from service.api.schemas import (
     CaptureRequest,
     CreatePaymentRequest,
@@ -26,7 +26,7 @@ from service.domain.ports import ApiKey, PaymentFilter
 
 T = TypeVar("T")
 AnyRequest = Request[Any, Any, Any]
-PaymentId = Annotated[str, Parameter(description="A payment id (pay_…)", max_length=64)]
+PaymentId = Annotated[str, PathParameter(description="A payment id (pay_…)", max_length=64)]
 
 
 async def strict_body(request: AnyRequest, kind: type[T]) -> T | None:
@@ -60,6 +60,7 @@ class PaymentController(Controller):
         data: Annotated[
             SkipValidation[CreatePaymentRequest], Body(examples=[CARD_PAYMENT, HOSTED_PAYMENT])
         ],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentResponse]:
         """Authorize a card, charge it at once, or open a hosted payment page.
 
@@ -75,7 +76,10 @@ class PaymentController(Controller):
         api_key: ApiKey = request.scope["state"]["api_key"]
         services = services_of(request.app.state)
         return await idempotent(  # type: ignore[return-value]
-            request, 201, lambda scope: services.payments.create(new, api_key.id, scope)
+            request,
+            idempotency_key,
+            201,
+            lambda scope: services.payments.create(new, api_key.id, scope),
         )
 
     @get(
@@ -101,13 +105,14 @@ class PaymentController(Controller):
         self,
         request: AnyRequest,
         status: FromQuery[PaymentStatus | None] = None,
-        provider: Annotated[str | None, Parameter(max_length=64)] = None,
-        merchant_reference: Annotated[str | None, Parameter(max_length=255)] = None,
-        created_gte: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
-        created_lt: Annotated[datetime | None, Parameter(description="ISO 8601")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        provider: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        merchant_reference: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        created_gte: Annotated[datetime | None, QueryParameter(description="ISO 8601")] = None,
+        created_lt: Annotated[datetime | None, QueryParameter(description="ISO 8601")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         starting_after: Annotated[
-            str | None, Parameter(max_length=64, description="next_cursor of the previous page")
+            str | None,
+            QueryParameter(max_length=64, description="next_cursor of the previous page"),
         ] = None,
     ) -> PaymentListResponse:
         """Filter by status, provider, merchant_reference and a created range.
@@ -136,6 +141,7 @@ class PaymentController(Controller):
         request: AnyRequest,
         payment_id: PaymentId,
         data: Annotated[SkipValidation[CaptureRequest | None], Body(examples=[CAPTURE])] = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentResponse]:
         """Capture `amount` (default: all of it).
 
@@ -144,7 +150,7 @@ class PaymentController(Controller):
         req = await strict_body(request, CaptureRequest) or CaptureRequest()
         payments = services_of(request.app.state).payments
         return await idempotent(  # type: ignore[return-value]
-            request, 200, lambda _: payments.capture(payment_id, req.amount)
+            request, idempotency_key, 200, lambda _: payments.capture(payment_id, req.amount)
         )
 
     @post(
@@ -160,12 +166,13 @@ class PaymentController(Controller):
         request: AnyRequest,
         payment_id: PaymentId,
         data: JSONBody[SkipValidation[EmptyRequest | None]] = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentResponse]:
         """Void an authorized, uncaptured payment."""
         await strict_body(request, EmptyRequest)
         payments = services_of(request.app.state).payments
         return await idempotent(  # type: ignore[return-value]
-            request, 200, lambda _: payments.void(payment_id)
+            request, idempotency_key, 200, lambda _: payments.void(payment_id)
         )
 
     @post(
@@ -181,6 +188,7 @@ class PaymentController(Controller):
         request: AnyRequest,
         payment_id: PaymentId,
         data: Annotated[SkipValidation[RefundRequest | None], Body(examples=[REFUND])] = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentResponse]:
         """Refund `amount` (default: all that is left).
 
@@ -189,7 +197,10 @@ class PaymentController(Controller):
         req = await strict_body(request, RefundRequest) or RefundRequest()
         payments = services_of(request.app.state).payments
         return await idempotent(  # type: ignore[return-value]
-            request, 200, lambda _: payments.refund(payment_id, req.amount, req.reason)
+            request,
+            idempotency_key,
+            200,
+            lambda _: payments.refund(payment_id, req.amount, req.reason),
         )
 
     @post(
@@ -205,12 +216,13 @@ class PaymentController(Controller):
         request: AnyRequest,
         payment_id: PaymentId,
         data: JSONBody[SkipValidation[EmptyRequest | None]] = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentResponse]:
         """Void an authorized payment, or refund all that is left of a captured one."""
         await strict_body(request, EmptyRequest)
         payments = services_of(request.app.state).payments
         return await idempotent(  # type: ignore[return-value]
-            request, 200, lambda _: payments.cancel(payment_id)
+            request, idempotency_key, 200, lambda _: payments.cancel(payment_id)
         )
 
     @post(

@@ -39,3 +39,19 @@ def test_every_operation_is_documented():
             "examples"
         )
         assert examples, action
+
+
+def test_money_moving_posts_declare_the_idempotency_header():
+    """Swagger UI can only send the header when the document declares it."""
+    spec = yaml.safe_load(SPEC.read_text())
+    for action in (
+        "",
+        "/{payment_id}/capture",
+        "/{payment_id}/void",
+        "/{payment_id}/refunds",
+        "/{payment_id}/cancel",
+    ):
+        params = spec["paths"][f"/v1/payments{action}"]["post"]["parameters"]
+        [header] = [p for p in params if p["name"] == "Idempotency-Key"]
+        assert header["in"] == "header"
+        assert header["required"] is True
