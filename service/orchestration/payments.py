@@ -1,13 +1,11 @@
-"""Payment use cases: create, capture, void, refund, cancel, sync.
+"""Payment use cases: create, capture, void, refund, cancel, sync, and routing.
 
-Every money-moving call follows one shape (ARCHITECTURE.md §4): commit the
-operation as `pending` (the payment `processing`), call the provider, then
-record the result in one transaction. An unknown outcome leaves the operation
-pending and the payment `processing` for `sync` to settle; it is never failed
-and never sent again.
+Each money-moving use case checks the state machine, then hands the call to the
+`OperationRunner` (orchestration/operations.py), which owns the one shape every
+provider call follows.
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 
 import msgspec
@@ -15,45 +13,28 @@ import structlog
 
 from service.domain.commands import Authorize, Capture, Refund, Sync, Void
 from service.domain.errors import (
-    ConnectorError,
-    ConnectorMisconfigured,
     FieldError,
     InvalidState,
     NotFound,
-    OutcomeUnknown,
-    ProviderProtocolError,
-    ProviderRejected,
-    ProviderUnreachable,
     ValidationFailed,
 )
-from service.domain.ids import new_id
 from service.domain.money import Money
-from service.domain.outcomes import HttpCall, HttpReply, OperationOutcome, OutcomeStatus
 from service.domain.payments import (
-    Failure,
-    Operation,
-    OperationSource,
-    OperationStatus,
     OperationType,
     Payment,
     PaymentMethodSummary,
     PaymentStatus,
-    apply_action_required,
-    apply_failure,
-    apply_success,
     cancel_plan,
     check_capture,
     check_refund,
     check_void,
 )
 from service.domain.ports import Clock, Connector, Ledger, PaymentFilter
-from service.observability import PAYMENT_OUTCOMES
 from service.orchestration.executor import ConnectorExecutor
-from service.orchestration.reconcile import absorb, reconcile, with_operations
+from service.orchestration.operations import OperationRunner
+from service.orchestration.reconcile import reconcile
 
 log = structlog.get_logger("payments")
-
-Call = Callable[[], Awaitable[OperationOutcome]]
 
 
 class NewPayment(msgspec.Struct, frozen=True):
@@ -85,17 +66,6 @@ def _options_for(new: NewPayment, provider: str) -> object | None:
     return given.get(provider)
 
 
-def _failure_for(exc: ConnectorError) -> Failure:
-    if isinstance(exc, ProviderUnreachable):
-        return Failure(
-            "provider_unavailable", "The provider could not be reached; nothing was sent."
-        )
-    if isinstance(exc, ConnectorMisconfigured):
-        return Failure("provider_misconfigured", "The provider refused our credentials.")
-    message = exc.provider_message if isinstance(exc, ProviderRejected) else None
-    return Failure("provider_rejected", "The provider refused the request.", None, message)
-
-
 class PaymentService:
     def __init__(
         self,
@@ -110,6 +80,7 @@ class PaymentService:
         self._executor = executor
         self._clock = clock
         self._settle_after = settle_after
+        self._ops = OperationRunner(ledger, executor, clock)
 
     def connector(self, provider: str) -> Connector:
         try:
@@ -187,10 +158,12 @@ class PaymentService:
             metadata=new.metadata,
             return_url=cmd.return_url,
         )
-        first = self._pending(payment, OperationType.AUTHORIZE, cmd.money.amount, cmd.operation_id)
+        first = self._ops.pending(
+            payment, OperationType.AUTHORIZE, cmd.money.amount, cmd.operation_id
+        )
         payment = msgspec.structs.replace(payment, operations=(first,))
         await self._ledger.create_payment(payment, first, idempotency)
-        return await self._run(
+        return await self._ops.run(
             connector,
             payment,
             first,
@@ -204,7 +177,7 @@ class PaymentService:
         payment = await self.get(payment_id)
         value = check_capture(payment, amount)
         connector = self.connector(payment.provider)
-        payment, op = await self._begin(payment, OperationType.CAPTURE, value)
+        payment, op = await self._ops.begin(payment, OperationType.CAPTURE, value)
         cmd = Capture(
             payment.id,
             op.id,
@@ -212,7 +185,7 @@ class PaymentService:
             Money(value, payment.currency),
             full=value == payment.amount_authorized,
         )
-        return await self._run(
+        return await self._ops.run(
             connector,
             payment,
             op,
@@ -227,9 +200,9 @@ class PaymentService:
     async def _void(self, payment: Payment) -> Payment:
         value = check_void(payment)
         connector = self.connector(payment.provider)
-        payment, op = await self._begin(payment, OperationType.VOID, value)
+        payment, op = await self._ops.begin(payment, OperationType.VOID, value)
         cmd = Void(payment.id, op.id, self._reference(payment), Money(value, payment.currency))
-        return await self._run(
+        return await self._ops.run(
             connector,
             payment,
             op,
@@ -244,7 +217,7 @@ class PaymentService:
     async def _refund(self, payment: Payment, amount: int | None, reason: str | None) -> Payment:
         value = check_refund(payment, amount)
         connector = self.connector(payment.provider)
-        payment, op = await self._begin(payment, OperationType.REFUND, value, reason)
+        payment, op = await self._ops.begin(payment, OperationType.REFUND, value, reason)
         cmd = Refund(
             payment.id,
             op.id,
@@ -253,7 +226,7 @@ class PaymentService:
             full=value == payment.refundable,
             reason=reason,
         )
-        return await self._run(
+        return await self._ops.run(
             connector,
             payment,
             op,
@@ -280,7 +253,7 @@ class PaymentService:
         if not result.changed and result.payment.status is payment.status:
             return payment
         after = msgspec.structs.replace(result.payment, updated_at=now)
-        saved = await self._save(payment, after, list(result.resolve), list(result.insert))
+        saved = await self._ops.save(payment, after, list(result.resolve), list(result.insert))
         if saved is None:
             return await self.get(payment_id)
         log.info(
@@ -294,125 +267,8 @@ class PaymentService:
 
     # -- the shared shape ------------------------------------------------------------
 
-    def _pending(
-        self,
-        payment: Payment,
-        kind: OperationType,
-        amount: int,
-        op_id: str | None = None,
-        reason: str | None = None,
-    ) -> Operation:
-        return Operation(
-            id=op_id or new_id("op"),
-            payment_id=payment.id,
-            type=kind,
-            status=OperationStatus.PENDING,
-            amount=amount,
-            currency=payment.currency,
-            created_at=self._clock.now(),
-            source=OperationSource.API,
-            reason=reason,
-        )
-
     @staticmethod
     def _reference(payment: Payment) -> str:
         if payment.provider_reference is None:  # authorized payments always have one
             raise InvalidState("the payment has no provider reference yet; sync it first")
         return payment.provider_reference
-
-    async def _begin(
-        self, payment: Payment, kind: OperationType, amount: int, reason: str | None = None
-    ) -> tuple[Payment, Operation]:
-        """Record the pending operation and mark the payment processing (CAS)."""
-        op = self._pending(payment, kind, amount, reason=reason)
-        started = with_operations(
-            msgspec.structs.replace(
-                payment, status=PaymentStatus.PROCESSING, updated_at=op.created_at
-            ),
-            [],
-            [op],
-        )
-        saved = await self._save(payment, started, [], [op])
-        if saved is None:
-            raise InvalidState("the payment changed while this request was checked; retry")
-        return saved, op
-
-    async def _save(
-        self, before: Payment, after: Payment, resolve: list[Operation], insert: list[Operation]
-    ) -> Payment | None:
-        after = msgspec.structs.replace(after, version=before.version + 1)
-        if not await self._ledger.save(before, after, resolve, insert):
-            return None
-        for op in resolve + insert:
-            if op.status is not OperationStatus.PENDING:
-                PAYMENT_OUTCOMES.labels(before.provider, op.type.value, op.status.value).inc()
-        return after
-
-    async def _run(
-        self,
-        connector: Connector,
-        payment: Payment,
-        op: Operation,
-        call: HttpCall,
-        parse: Callable[[HttpReply], OperationOutcome],
-    ) -> Payment:
-        try:
-            outcome = await self._executor.execute(connector, op.type.value, call, parse)
-        except (OutcomeUnknown, ProviderProtocolError) as exc:
-            # Sent, answer unusable: the money may have moved. Leave it pending.
-            log.warning(
-                "operation_outcome_unknown",
-                payment_id=payment.id,
-                operation_id=op.id,
-                type=op.type,
-                provider=connector.name,
-                error=exc.detail,
-            )
-            return payment
-        except (ProviderUnreachable, ConnectorMisconfigured, ProviderRejected) as exc:
-            await self._settle_failed(payment, op, _failure_for(exc))
-            raise
-        return await self._apply(payment, op, outcome)
-
-    async def _settle_failed(self, payment: Payment, op: Operation, failure: Failure) -> Payment:
-        now = self._clock.now()
-        done = msgspec.structs.replace(
-            op, status=OperationStatus.FAILED, failure=failure, resolved_at=now
-        )
-        after = msgspec.structs.replace(apply_failure(payment, done, failure), updated_at=now)
-        after = with_operations(after, [done], [])
-        return await self._save(payment, after, [done], []) or await self.get(payment.id)
-
-    async def _apply(self, payment: Payment, op: Operation, outcome: OperationOutcome) -> Payment:
-        now = self._clock.now()
-        reference = outcome.provider_reference or payment.provider_reference
-        if outcome.status is OutcomeStatus.ACTION_REQUIRED:
-            after = apply_action_required(payment, outcome.next_action)
-            after = msgspec.structs.replace(after, provider_reference=reference, updated_at=now)
-            return await self._save(payment, after, [], []) or await self.get(payment.id)
-        if outcome.status is OutcomeStatus.FAILED:
-            failure = outcome.failure or Failure("card_declined", "The provider declined it.")
-            done = msgspec.structs.replace(
-                op,
-                status=OperationStatus.FAILED,
-                failure=failure,
-                provider_reference=reference,
-                resolved_at=now,
-            )
-            after = apply_failure(payment, done, failure)
-        else:
-            done = msgspec.structs.replace(
-                op, status=OperationStatus.SUCCEEDED, provider_reference=reference, resolved_at=now
-            )
-            after = apply_success(payment, done)
-        after = with_operations(
-            msgspec.structs.replace(after, provider_reference=reference, updated_at=now), [done], []
-        )
-        imported: list[Operation] = []
-        if outcome.snapshot is not None and done.status is OperationStatus.SUCCEEDED:
-            after, imported = absorb(after, outcome.snapshot, now, OperationSource.PROVIDER)
-            after = with_operations(after, [], imported)
-        saved = await self._save(payment, after, [done], imported)
-        if saved is None:  # a concurrent sync settled it first: its answer stands
-            return await self.get(payment.id)
-        return saved
