@@ -26,7 +26,7 @@ from litestar.exceptions import (
 
 from service.api.context import request_id_of
 from service.api.schemas import FieldErrorResponse, Problem
-from service.domain.errors import ConnectorError, DomainError, FieldError
+from service.domain.errors import ConnectorError, ConnectorMisconfigured, DomainError, FieldError
 
 log = structlog.get_logger("api")
 
@@ -150,7 +150,13 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         code, detail, errors = exc.code, exc.detail, exc.errors
     elif isinstance(exc, ConnectorError):
         code, detail, errors = exc.code, _connector_detail(exc), []
-        log.warning("provider_problem", code=code, provider=exc.provider, detail=exc.detail)
+        if isinstance(exc, ConnectorMisconfigured):
+            # Our credentials or settings are wrong: no caller can fix this, operators must.
+            log.error(
+                "provider_misconfigured", alert=True, provider=exc.provider, detail=exc.detail
+            )
+        else:
+            log.warning("provider_problem", code=code, provider=exc.provider, detail=exc.detail)
     elif isinstance(exc, HTTPException):
         code, detail, errors = _from_http_exception(exc)
         status = exc.status_code if code == "invalid_request" else None  # any other 4xx

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from service.app import create_app
+from service.settings import Secret
 from tests.api.helpers import SLOW, act, card_payment, create
 from tests.conftest import SANDBOX_SLOW_SECONDS, SETTLE_AFTER
 from tests.servers import free_port, serving
@@ -114,3 +115,25 @@ async def test_unreachable_provider_is_503_and_nothing_is_pending(settings, key_
         assert payments[0]["status"] == "failed"
         assert payments[0]["failure"]["code"] == "provider_unavailable"
         assert payments[0]["operations"][0]["status"] == "failed"
+
+
+async def test_refused_credentials_are_an_operator_alert(settings, key_factory, capfd):
+    wrong = msgspec.structs.replace(settings.bizon, password=Secret("wrong"))
+    secret = await key_factory()
+    headers = {"Authorization": f"Bearer {secret}"}
+    app = create_app(msgspec.structs.replace(settings, bizon=wrong))
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, headers=headers) as c:
+        body = card_payment()
+        key = {"Idempotency-Key": "cred-test-" + body["merchant_reference"]}
+        response = await c.post("/v1/payments", json=body, headers=key)
+        assert response.status_code == 502
+        assert response.json()["code"] == "provider_misconfigured"
+        query = {"merchant_reference": body["merchant_reference"]}
+        [payment] = (await c.get("/v1/payments", params=query)).json()["data"]
+        assert payment["status"] == "failed"
+        assert payment["failure"]["code"] == "provider_misconfigured"
+        again = await c.post("/v1/payments", json=body, headers=key)
+        assert again.status_code == 502  # not stored: a retry runs again
+    out, _ = capfd.readouterr()
+    assert '"alert": true' in out
+    assert "wrong" not in out

@@ -13,9 +13,11 @@ from tests.servers import free_port
 def test_local_services_are_preferred_when_they_answer(datastore_servers, tmp_path):
     pg, redis_url, _ = datastore_servers
     url, where = postgres_server(tmp_path, local=pg)
-    assert url == pg and "local" in where
+    assert url == pg
+    assert "local" in where
     found, where = redis_server(tmp_path, local=redis_url)
-    assert found == redis_url and "local" in where
+    assert found == redis_url
+    assert "local" in where
     assert not any(tmp_path.iterdir())  # nothing embedded was started
 
 
