@@ -4,14 +4,17 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from importlib import resources
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from litestar import Litestar, Router
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.plugins.prometheus import PrometheusConfig
+from litestar.static_files import create_static_files_router
 from redis.exceptions import RedisError
 
 from service.api.context import RequestContextMiddleware, stamp_response
@@ -36,6 +39,8 @@ from service.ratelimit import RedisRateLimiter
 from service.settings import Settings, load_settings
 
 VERSION = "0.1.0"
+# Swagger UI's own files, served from the swagger-ui-py wheel: no CDN needed.
+DOCS_ASSETS = "/docs/assets"
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -66,7 +71,15 @@ def openapi_config() -> OpenAPIConfig:
         ),
         servers=[Server(url="/")],
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/")],
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f'<link rel="icon" href="{DOCS_ASSETS}/favicon-32x32.png">',
+            )
+        ],
         components=Components(
             security_schemes={
                 "BearerAuth": SecurityScheme(
@@ -150,7 +163,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"BearerAuth": []}],
     )
     return Litestar(
-        route_handlers=[v1, HealthController, MetricsController],
+        route_handlers=[
+            v1,
+            HealthController,
+            MetricsController,
+            create_static_files_router(
+                DOCS_ASSETS,
+                directories=[Path(str(resources.files("swagger_ui") / "static"))],
+                name="docs-assets",
+                cache_control=CacheControlHeader(max_age=86_400, public=True),
+            ),
+        ],
         middleware=[RequestContextMiddleware(), prometheus.middleware],
         before_send=[stamp_response],
         exception_handlers={Exception: handle_exception},

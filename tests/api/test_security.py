@@ -78,3 +78,14 @@ async def test_probes_metrics_and_docs_need_no_key(anonymous, client):
     assert "swagger" in docs.text.lower()
     schema = (await anonymous.get("/docs/openapi.json")).json()
     assert schema["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
+
+
+async def test_swagger_ui_is_served_without_a_cdn(anonymous):
+    """Internal networks have no internet: every asset /docs needs comes from here."""
+    page = (await anonymous.get("/docs")).text
+    assert "cdn." not in page
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
+        assert f"/docs/assets/{asset}" in page
+        served = await anonymous.get(f"/docs/assets/{asset}")
+        assert served.status_code == 200
+        assert len(served.content) > 10_000
