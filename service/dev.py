@@ -12,7 +12,7 @@ from pathlib import Path
 import uvicorn
 from litestar import Litestar
 
-from service.devservices import ensure_database, postgres_server, redis_server
+from service.devservices import ensure_database, postgres_server, redis_server, stop_embedded
 
 SANDBOX_LOGIN = "sandbox"
 SANDBOX_PASSWORD = "sandbox"  # noqa: S105 - the simulator's own, public test credential
@@ -132,4 +132,7 @@ def run_dev(workdir: Path) -> None:
     async def both() -> None:
         await asyncio.gather(sandbox.serve(), service.serve())
 
-    asyncio.run(both())
+    try:
+        asyncio.run(both())
+    finally:
+        stop_embedded()  # Ctrl-C or SIGTERM: leave no embedded server behind
