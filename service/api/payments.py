@@ -69,6 +69,7 @@ class PaymentController(Controller):
         A decline is not an HTTP error: the payment is created with status `failed`
         and a `failure`. A provider timeout leaves it `processing` until synced.
         """
+        # `data` documents the body in OpenAPI; SkipValidation leaves decoding to us.
         req = await strict_body(request, CreatePaymentRequest)
         if req is None:
             raise ValidationFailed("a JSON body is required", [FieldError("body", "required")])
