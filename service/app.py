@@ -21,8 +21,14 @@ from service.api.context import RequestContextMiddleware, stamp_response
 from service.api.deps import HealthCheck, Services
 from service.api.errors import handle_exception
 from service.api.payments import PaymentController
+from service.api.payouts import PayoutController
 from service.api.security import ApiKeyMiddleware, require_scope
-from service.api.system import HealthController, MetricsController, ProviderController
+from service.api.system import (
+    ExchangeRateController,
+    HealthController,
+    MetricsController,
+    ProviderController,
+)
 from service.connectors import BizonConnector
 from service.domain.errors import DependencyUnavailable
 from service.domain.ports import Connector
@@ -35,6 +41,8 @@ from service.orchestration.clock import SystemClock
 from service.orchestration.executor import ConnectorExecutor
 from service.orchestration.idempotent import IdempotencyGuard
 from service.orchestration.payments import PaymentService
+from service.orchestration.payouts import PayoutService
+from service.orchestration.providers import ProviderInfo
 from service.ratelimit import RedisRateLimiter
 from service.settings import Settings, load_settings
 
@@ -51,7 +59,9 @@ def build_connectors(
     endpoints: dict[str, ProviderEndpoint] = {}
     if settings.bizon is not None:
         bizon = settings.bizon
-        connectors["bizon"] = BizonConnector(bizon.login, bizon.password.reveal())
+        connectors["bizon"] = BizonConnector(
+            bizon.login, bizon.password.reveal(), rebill_requires_cvv=bizon.rebill_requires_cvv
+        )
         endpoints["bizon"] = ProviderEndpoint(
             bizon.base_url,
             read_timeout=bizon.timeout_seconds,
@@ -111,13 +121,13 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     transport = HttpxTransport(endpoints)
     clock = SystemClock()
     longest = max((e.total_timeout for e in endpoints.values()), default=30.0)
+    executor = ConnectorExecutor(transport)
+    settle_after = timedelta(seconds=settings.reconcile_after_seconds)
     app.state["services"] = Services(
-        payments=PaymentService(
-            ledger,
-            connectors,
-            ConnectorExecutor(transport),
-            clock,
-            timedelta(seconds=settings.reconcile_after_seconds),
+        payments=PaymentService(ledger, connectors, executor, clock, settle_after),
+        payouts=PayoutService(ledger, connectors, executor, clock, settle_after),
+        providers=ProviderInfo(
+            connectors, executor, clock, rates_ttl=settings.exchange_rates_ttl_seconds
         ),
         idempotency=IdempotencyGuard(
             RedisIdempotencyCache(redis),
@@ -157,7 +167,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     prometheus = PrometheusConfig(app_name="payment-orchestrator", group_path=True, prefix="http")
     v1 = Router(
         path="/v1",
-        route_handlers=[PaymentController, ProviderController],
+        route_handlers=[
+            PaymentController,
+            PayoutController,
+            ProviderController,
+            ExchangeRateController,
+        ],
         middleware=[ApiKeyMiddleware()],
         guards=[require_scope],
         security=[{"BearerAuth": []}],

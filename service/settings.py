@@ -32,6 +32,7 @@ class BizonSettings(msgspec.Struct, frozen=True):
     password: Secret
     timeout_seconds: float = 30.0
     connect_timeout_seconds: float = 5.0
+    rebill_requires_cvv: bool = True
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -42,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True):
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
     idempotency_ttl_seconds: int = 86_400
+    exchange_rates_ttl_seconds: float = 60.0
     database_pool_size: int = 10
     redis_pool_size: int = 100
     log_level: str = "INFO"
@@ -64,6 +66,18 @@ def _float(env: Mapping[str, str], name: str, default: float, errors: list[str])
     if value <= 0:
         errors.append(f"{name} must be > 0, got {raw!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool, errors: list[str]) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    errors.append(f"{name} must be true or false, got {raw!r}")
+    return default
 
 
 def _url(env: Mapping[str, str], name: str, schemes: set[str], errors: list[str]) -> str:
@@ -92,6 +106,7 @@ def _bizon(env: Mapping[str, str], errors: list[str]) -> BizonSettings | None:
         password=Secret(env.get("BIZON_PASSWORD", "")),
         timeout_seconds=_float(env, "BIZON_TIMEOUT_SECONDS", 30.0, errors),
         connect_timeout_seconds=_float(env, "BIZON_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+        rebill_requires_cvv=_flag(env, "BIZON_REBILL_REQUIRES_CVV", True, errors),
     )
 
 
@@ -112,6 +127,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         reconcile_after_seconds=_float(env, "RECONCILE_AFTER_SECONDS", 60.0, errors),
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
         rate_limit_burst=burst,
+        exchange_rates_ttl_seconds=_float(env, "EXCHANGE_RATES_TTL_SECONDS", 60.0, errors),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         log_json=env.get("LOG_FORMAT", "json") != "console",
     )

@@ -5,16 +5,31 @@ from datetime import UTC, datetime
 import msgspec
 
 from service.api.schemas import (
+    CardDestinationInput,
     CardResponse,
     CreatePaymentRequest,
+    CreatePayoutRequest,
+    CustomerInput,
+    ExchangeRateResponse,
+    ExchangeRatesResponse,
     FailureResponse,
     NextActionResponse,
     OperationResponse,
     PaymentMethodResponse,
     PaymentResponse,
+    PayoutDestinationResponse,
+    PayoutResponse,
+    RebillRequest,
 )
 from service.domain.cards import brand, luhn_valid
-from service.domain.commands import Authorize, CardDetails, Customer
+from service.domain.commands import (
+    Authorize,
+    CardDetails,
+    Customer,
+    RecurringDetails,
+    ThreeDSData,
+    WalletToken,
+)
 from service.domain.errors import FieldError, ValidationFailed
 from service.domain.ids import new_id
 from service.domain.money import Money, exponent, is_currency
@@ -26,30 +41,49 @@ from service.domain.payments import (
     PaymentMethodSummary,
     PaymentMethodType,
 )
-from service.orchestration.payments import NewPayment
+from service.domain.payouts import Payout
+from service.orchestration.payments import NewPayment, NewRebill
+from service.orchestration.payouts import NewPayout
+from service.orchestration.providers import RatesSnapshot
+
+# Which payment_method member each type needs; the others must be absent.
+_MEMBER = {PaymentMethodType.CARD: "card", PaymentMethodType.WALLET_TOKEN: "wallet_token"}
 
 
-def _card_errors(req: CreatePaymentRequest, today: datetime) -> list[FieldError]:
-    card = req.payment_method.card
-    if req.payment_method.type is not PaymentMethodType.CARD:
-        return [FieldError("payment_method.card", "only for type card")] if card else []
-    if card is None:
-        return [FieldError("payment_method.card", "required for type card")]
-    errors = []
-    if not luhn_valid(card.number):
-        errors.append(FieldError("payment_method.card.number", "not a valid card number"))
-    if (card.exp_year, card.exp_month) < (today.year, today.month):
-        errors.append(FieldError("payment_method.card.exp_year", "the card has expired"))
+def _expired(month: int | None, year: int | None, today: datetime) -> bool:
+    return month is not None and year is not None and (year, month) < (today.year, today.month)
+
+
+def _method_errors(req: CreatePaymentRequest, today: datetime) -> list[FieldError]:
+    method = req.payment_method
+    wanted = _MEMBER.get(method.type)
+    errors = [
+        FieldError(f"payment_method.{member}", f"only for type {kind}")
+        for kind, member in _MEMBER.items()
+        if member != wanted and getattr(method, member) is not None
+    ]
+    if wanted and getattr(method, wanted) is None:
+        errors.append(FieldError(f"payment_method.{wanted}", f"required for type {method.type}"))
+    card = method.card
+    if method.type is PaymentMethodType.CARD and card is not None:
+        if not luhn_valid(card.number):
+            errors.append(FieldError("payment_method.card.number", "not a valid card number"))
+        if _expired(card.exp_month, card.exp_year, today):
+            errors.append(FieldError("payment_method.card.exp_year", "the card has expired"))
     return errors
+
+
+def _currency_errors(currency: str) -> list[FieldError]:
+    if not is_currency(currency):
+        return [FieldError("currency", "not an ISO 4217 currency")]
+    if exponent(currency) > 3:
+        return [FieldError("currency", "not supported for payments")]
+    return []
 
 
 def validate_create(req: CreatePaymentRequest, today: datetime | None = None) -> None:
     """Checks a schema cannot express; raises ValidationFailed listing every field."""
-    errors = _card_errors(req, today or datetime.now(UTC))
-    if not is_currency(req.currency):
-        errors.append(FieldError("currency", "not an ISO 4217 currency"))
-    elif exponent(req.currency) > 3:
-        errors.append(FieldError("currency", "not supported for payments"))
+    errors = _method_errors(req, today or datetime.now(UTC)) + _currency_errors(req.currency)
     if errors:
         raise ValidationFailed("the payment request is invalid", errors)
 
@@ -58,47 +92,100 @@ def _present(fields: dict[str, object]) -> dict[str, object]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def _customer(given: CustomerInput | None) -> Customer:
+    return msgspec.convert(msgspec.to_builtins(given), Customer) if given else Customer()
+
+
+def _summary(number: str, month: int | None, year: int | None) -> CardSummary:
+    return CardSummary(number[:6], number[-4:], brand(number), month, year)
+
+
 def new_payment(req: CreatePaymentRequest) -> NewPayment:
     validate_create(req)
-    card_input = req.payment_method.card
-    card = summary = None
-    if card_input is not None:
+    method = req.payment_method
+    card = summary = wallet = None
+    if method.card is not None:
+        given = method.card
+        three_ds = given.three_d_secure
         card = CardDetails(
-            number=card_input.number,
-            cvv=card_input.cvv,
-            exp_month=card_input.exp_month,
-            exp_year=card_input.exp_year,
-            holder=card_input.holder,
+            number=given.number,
+            cvv=given.cvv,
+            exp_month=given.exp_month,
+            exp_year=given.exp_year,
+            holder=given.holder,
+            three_d_secure=msgspec.convert(msgspec.to_builtins(three_ds), ThreeDSData)
+            if three_ds
+            else None,
         )
-        summary = CardSummary(
-            first6=card.number[:6],
-            last4=card.number[-4:],
-            brand=brand(card.number),
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-        )
-    customer = (
-        msgspec.convert(msgspec.to_builtins(req.customer), Customer) if req.customer else Customer()
-    )
+        summary = _summary(given.number, given.exp_month, given.exp_year)
+    if method.wallet_token is not None:
+        wallet = WalletToken(method.wallet_token.type, method.wallet_token.token)
     authorize = Authorize(
         payment_id=new_id("pay"),
         operation_id=new_id("op"),
         money=Money(req.amount, req.currency),
         capture=req.capture,
-        method=req.payment_method.type,
+        method=method.type,
         card=card,
-        customer=customer,
+        wallet=wallet,
+        customer=_customer(req.customer),
         description=req.description,
         return_url=req.return_url,
     )
     return NewPayment(
         authorize=authorize,
         provider=req.provider,
-        summary=PaymentMethodSummary(type=req.payment_method.type, card=summary),
+        summary=PaymentMethodSummary(
+            type=method.type, card=summary, wallet=wallet.type if wallet else None
+        ),
         customer=_present(msgspec.to_builtins(req.customer)) if req.customer else {},
         merchant_reference=req.merchant_reference,
         metadata=dict(req.metadata),
         provider_options=req.provider_options,
+    )
+
+
+def new_rebill(req: RebillRequest) -> NewRebill:
+    recurring = req.recurring
+    return NewRebill(
+        amount=req.amount,
+        currency=req.currency,
+        capture=req.capture,
+        cvv=req.cvv,
+        customer=_customer(req.customer),
+        description=req.description,
+        merchant_reference=req.merchant_reference,
+        metadata=dict(req.metadata),
+        recurring=RecurringDetails(recurring.trace_id, recurring.indicator) if recurring else None,
+    )
+
+
+def new_payout(req: CreatePayoutRequest) -> NewPayout:
+    errors = _currency_errors(req.currency)
+    card = summary = None
+    source = None
+    if isinstance(req.destination, CardDestinationInput):
+        given = req.destination.card
+        if not luhn_valid(given.number):
+            errors.append(FieldError("destination.card.number", "not a valid card number"))
+        if _expired(given.exp_month, given.exp_year, datetime.now(UTC)):
+            errors.append(FieldError("destination.card.exp_year", "the card has expired"))
+        card = CardDetails(given.number, None, given.exp_month, given.exp_year, given.holder)
+        summary = _summary(given.number, given.exp_month, given.exp_year)
+    else:
+        source = req.destination.payment_id
+    if errors:
+        raise ValidationFailed("the payout request is invalid", errors)
+    return NewPayout(
+        money=Money(req.amount, req.currency),
+        provider=req.provider,
+        source_payment_id=source,
+        card=card,
+        card_summary=summary,
+        customer=_customer(req.customer),
+        description=req.description,
+        merchant_reference=req.merchant_reference,
+        metadata=dict(req.metadata),
     )
 
 
@@ -108,6 +195,12 @@ def _failure(failure: Failure | None) -> FailureResponse | None:
     return FailureResponse(
         failure.code, failure.message, failure.provider_code, failure.provider_message
     )
+
+
+def _card(card: CardSummary | None) -> CardResponse | None:
+    if card is None:
+        return None
+    return CardResponse(card.first6, card.last4, card.brand, card.exp_month, card.exp_year)
 
 
 def _operation(op: Operation) -> OperationResponse:
@@ -127,7 +220,6 @@ def _operation(op: Operation) -> OperationResponse:
 
 
 def payment_response(p: Payment) -> PaymentResponse:
-    card = p.payment_method.card
     action = p.next_action
     return PaymentResponse(
         id=p.id,
@@ -144,11 +236,17 @@ def payment_response(p: Payment) -> PaymentResponse:
         provider_reference=p.provider_reference,
         payment_method=PaymentMethodResponse(
             type=p.payment_method.type,
-            card=CardResponse(card.first6, card.last4, card.brand, card.exp_month, card.exp_year)
-            if card
-            else None,
+            card=_card(p.payment_method.card),
+            wallet=p.payment_method.wallet,
         ),
-        next_action=NextActionResponse(action.type, action.url, action.method, dict(action.fields))
+        next_action=NextActionResponse(
+            action.type,
+            action.url,
+            action.method,
+            dict(action.fields),
+            action.purpose,
+            action.authenticate_with,
+        )
         if action
         else None,
         failure=_failure(p.failure),
@@ -160,4 +258,40 @@ def payment_response(p: Payment) -> PaymentResponse:
         operations=[_operation(op) for op in p.operations],
         created_at=p.created_at,
         updated_at=p.updated_at,
+        parent_payment_id=p.parent_payment_id,
+    )
+
+
+def payout_response(p: Payout) -> PayoutResponse:
+    return PayoutResponse(
+        id=p.id,
+        status=p.status,
+        amount=p.amount,
+        currency=p.currency,
+        provider=p.provider,
+        provider_reference=p.provider_reference,
+        destination=PayoutDestinationResponse(
+            p.destination.type, p.destination.payment_id, _card(p.destination.card)
+        ),
+        failure=_failure(p.failure),
+        description=p.description,
+        merchant_reference=p.merchant_reference,
+        metadata=dict(p.metadata),
+        operations=[_operation(op) for op in p.operations],
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
+
+
+def rates_response(
+    snap: RatesSnapshot, base: str | None, quote: str | None
+) -> ExchangeRatesResponse:
+    return ExchangeRatesResponse(
+        provider=snap.provider,
+        fetched_at=snap.fetched_at,
+        data=[
+            ExchangeRateResponse(r.base, r.quote, f"{r.rate:f}")
+            for r in snap.rates
+            if base in (None, r.base) and quote in (None, r.quote)
+        ],
     )

@@ -10,6 +10,8 @@ from service.domain.ports import RateLimiter
 from service.orchestration.api_keys import ApiKeyService
 from service.orchestration.idempotent import IdempotencyGuard
 from service.orchestration.payments import PaymentService
+from service.orchestration.payouts import PayoutService
+from service.orchestration.providers import ProviderInfo
 
 HealthCheck = Callable[[], Awaitable[None]]
 
@@ -17,6 +19,8 @@ HealthCheck = Callable[[], Awaitable[None]]
 @dataclass(frozen=True)
 class Services:
     payments: PaymentService
+    payouts: PayoutService
+    providers: ProviderInfo
     idempotency: IdempotencyGuard
     api_keys: ApiKeyService
     limiter: RateLimiter

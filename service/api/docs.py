@@ -108,3 +108,43 @@ HOSTED_PAYMENT = Example(
 )
 CAPTURE = Example(summary="Partial capture", value={"amount": 500})
 REFUND = Example(summary="Partial refund", value={"amount": 200, "reason": "damaged item"})
+WALLET_PAYMENT = Example(
+    summary="Apple Pay token",
+    value={
+        "amount": 1500,
+        "currency": "USD",
+        "provider": "bizon",
+        "payment_method": {
+            "type": "wallet_token",
+            "wallet_token": {"type": "apple_pay", "token": "eyJwYXltZW50RGF0YSI6…"},
+        },
+        "customer": {"ip": "8.8.8.8"},
+    },
+)
+PARES = Example(summary="3-D Secure 1: the PaRes", value={"pares": "eJzVWNmO4kq…"})
+CRES = Example(
+    summary="3-D Secure 2 challenge: the cres", value={"cres": "eyJ0cmFuc1N0YXR1cyI6IlkifQ=="}
+)
+RESUME = Example(summary="3-D Secure 2 method done", value={"resume": True})
+REBILL = Example(
+    summary="Monthly charge",
+    value={"amount": 999, "cvv": "123", "customer": {"ip": "8.8.8.8"}, "description": "May"},
+)
+PAYOUT_TO_PAYMENT = Example(
+    summary="To the card of a past payment",
+    value={
+        "amount": 500,
+        "currency": "USD",
+        "destination": {"type": "payment", "payment_id": "pay_01jd2x3y4z5a6b7c8d9e0f1g2h"},
+        "customer": {"ip": "8.8.8.8"},
+    },
+)
+PAYOUT_TO_CARD = Example(
+    summary="To a card number",
+    value={
+        "amount": 2500,
+        "currency": "EUR",
+        "provider": "bizon",
+        "destination": {"type": "card", "card": {"number": "4111111111111111", "holder": "J S"}},
+    },
+)

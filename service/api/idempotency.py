@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter
 
-from service.api.convert import payment_response
+from service.api.convert import payment_response, payout_response
 from service.api.deps import services_of
 from service.domain.errors import (
     FieldError,
@@ -19,13 +19,12 @@ from service.domain.errors import (
     ValidationFailed,
 )
 from service.domain.payments import Payment
+from service.domain.payouts import Payout
 from service.domain.ports import ApiKey
 from service.orchestration.idempotent import Executed, StoredResponse
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 JSON = "application/json"
-
-Action = Callable[[tuple[str, str]], Awaitable[Payment]]
 
 # Declared as required for the OpenAPI document (so Swagger UI asks for it) but
 # checked here, so that a missing key is our 400 `idempotency_key_missing`.
@@ -56,14 +55,22 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _encode(payment: Payment) -> bytes:
-    return msgspec.json.encode(payment_response(payment))
+Run = Callable[[tuple[str, str]], Awaitable[tuple[str, bytes]]]
+Current = Callable[[str], Awaitable[bytes]]
 
 
 async def idempotent(
-    request: Request[Any, Any, Any], key: str | None, status_code: int, action: Action
+    request: Request[Any, Any, Any],
+    key: str | None,
+    status_code: int,
+    run: Run,
+    current: Current,
 ) -> Response[bytes]:
-    """Run `action` once per (API key, Idempotency-Key); replay it afterwards."""
+    """Run `run` once per (API key, Idempotency-Key); replay its response afterwards.
+
+    `run` returns the created or changed resource's id and its encoded body;
+    `current` encodes a resource by id (for a retry whose first holder died).
+    """
     if not key:
         raise IdempotencyKeyMissing("send an Idempotency-Key header with every money-moving POST")
     if not _KEY.match(key):
@@ -76,14 +83,40 @@ async def idempotent(
     body = await request.body()
 
     async def execute(scope: tuple[str, str]) -> Executed:
-        payment = await action(scope)
-        return Executed(status_code, _encode(payment), payment.id)
+        resource_id, encoded = await run(scope)
+        return Executed(status_code, encoded, resource_id)
 
-    async def current(resource_id: str) -> StoredResponse:
-        return StoredResponse(200, _encode(await services.payments.get(resource_id)))
+    async def replay(resource_id: str) -> StoredResponse:
+        return StoredResponse(200, await current(resource_id))
 
     stored = await services.idempotency.run(
-        api_key.id, key, fingerprint(request.method, request.url.path, body), execute, current
+        api_key.id, key, fingerprint(request.method, request.url.path, body), execute, replay
     )
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return Response(stored.body, status_code=stored.status, media_type=JSON, headers=headers)
+
+
+def payment_body(payment: Payment) -> tuple[str, bytes]:
+    return payment.id, msgspec.json.encode(payment_response(payment))
+
+
+def payout_body(payout: Payout) -> tuple[str, bytes]:
+    return payout.id, msgspec.json.encode(payout_response(payout))
+
+
+PaymentAction = Callable[[tuple[str, str]], Awaitable[Payment]]
+
+
+async def payment_action(
+    request: Request[Any, Any, Any], key: str | None, status_code: int, action: PaymentAction
+) -> Response[bytes]:
+    """`idempotent` for an action whose result is a payment."""
+    payments = services_of(request.app.state).payments
+
+    async def run(scope: tuple[str, str]) -> tuple[str, bytes]:
+        return payment_body(await action(scope))
+
+    async def current(payment_id: str) -> bytes:
+        return payment_body(await payments.get(payment_id))[1]
+
+    return await idempotent(request, key, status_code, run, current)

@@ -7,21 +7,36 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter, SkipValidation
 
-from service.api.convert import new_payment, payment_response
+from service.api.convert import new_payment, new_rebill, payment_response
 from service.api.deps import services_of
-from service.api.docs import CAPTURE, CARD_PAYMENT, COMMON, HOSTED_PAYMENT, MONEY, REFUND, problems
+from service.api.docs import (
+    CAPTURE,
+    CARD_PAYMENT,
+    COMMON,
+    CRES,
+    HOSTED_PAYMENT,
+    MONEY,
+    PARES,
+    REBILL,
+    REFUND,
+    RESUME,
+    WALLET_PAYMENT,
+    problems,
+)
 from service.api.errors import field_error_from_message
-from service.api.idempotency import IdempotencyKeyHeader, idempotent
+from service.api.idempotency import IdempotencyKeyHeader, payment_action
 from service.api.schemas import (
+    AuthenticateRequest,
     CaptureRequest,
     CreatePaymentRequest,
     EmptyRequest,
     PaymentListResponse,
     PaymentResponse,
+    RebillRequest,
     RefundRequest,
 )
 from service.domain.errors import FieldError, ValidationFailed
-from service.domain.payments import PaymentStatus
+from service.domain.payments import Authentication, PaymentStatus
 from service.domain.ports import ApiKey, PaymentFilter
 
 T = TypeVar("T")
@@ -58,7 +73,8 @@ class PaymentController(Controller):
         self,
         request: AnyRequest,
         data: Annotated[
-            SkipValidation[CreatePaymentRequest], Body(examples=[CARD_PAYMENT, HOSTED_PAYMENT])
+            SkipValidation[CreatePaymentRequest],
+            Body(examples=[CARD_PAYMENT, HOSTED_PAYMENT, WALLET_PAYMENT]),
         ],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentResponse]:
@@ -76,7 +92,7 @@ class PaymentController(Controller):
         new = new_payment(req)
         api_key: ApiKey = request.scope["state"]["api_key"]
         services = services_of(request.app.state)
-        return await idempotent(  # type: ignore[return-value]
+        return await payment_action(  # type: ignore[return-value]
             request,
             idempotency_key,
             201,
@@ -150,7 +166,7 @@ class PaymentController(Controller):
         """
         req = await strict_body(request, CaptureRequest) or CaptureRequest()
         payments = services_of(request.app.state).payments
-        return await idempotent(  # type: ignore[return-value]
+        return await payment_action(  # type: ignore[return-value]
             request, idempotency_key, 200, lambda _: payments.capture(payment_id, req.amount)
         )
 
@@ -172,7 +188,7 @@ class PaymentController(Controller):
         """Void an authorized, uncaptured payment."""
         await strict_body(request, EmptyRequest)
         payments = services_of(request.app.state).payments
-        return await idempotent(  # type: ignore[return-value]
+        return await payment_action(  # type: ignore[return-value]
             request, idempotency_key, 200, lambda _: payments.void(payment_id)
         )
 
@@ -197,7 +213,7 @@ class PaymentController(Controller):
         """
         req = await strict_body(request, RefundRequest) or RefundRequest()
         payments = services_of(request.app.state).payments
-        return await idempotent(  # type: ignore[return-value]
+        return await payment_action(  # type: ignore[return-value]
             request,
             idempotency_key,
             200,
@@ -222,7 +238,7 @@ class PaymentController(Controller):
         """Void an authorized payment, or refund all that is left of a captured one."""
         await strict_body(request, EmptyRequest)
         payments = services_of(request.app.state).payments
-        return await idempotent(  # type: ignore[return-value]
+        return await payment_action(  # type: ignore[return-value]
             request, idempotency_key, 200, lambda _: payments.cancel(payment_id)
         )
 
@@ -248,3 +264,80 @@ class PaymentController(Controller):
         await strict_body(request, EmptyRequest)
         payment = await services_of(request.app.state).payments.sync(payment_id)
         return payment_response(payment)
+
+    @post(
+        "/{payment_id:str}/authenticate",
+        operation_id="authenticatePayment",
+        summary="Finish 3-D Secure: PaRes, cres, or resume after the 3DS Method",
+        status_code=200,
+        opt={"scope": "payments:write"},
+        responses=problems(*MONEY, "not_found", "invalid_state"),
+    )
+    async def authenticate(
+        self,
+        request: AnyRequest,
+        payment_id: PaymentId,
+        data: Annotated[SkipValidation[AuthenticateRequest], Body(examples=[PARES, CRES, RESUME])],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[PaymentResponse]:
+        """Send what the cardholder's 3-D Secure step produced; the payment moves on.
+
+        The payment's `next_action.authenticate_with` says which field to send:
+        `pares` (3DS 1, posted by the ACS to TermUrl), `cres` (3DS 2 challenge,
+        posted to your return URL) or `resume: true` (3DS 2 method finished or
+        timed out). A payment already past the step is answered from the ledger.
+        """
+        req = await strict_body(request, AuthenticateRequest) or AuthenticateRequest()
+        given = {
+            Authentication.PARES: req.pares,
+            Authentication.CRES: req.cres,
+            Authentication.RESUME: "resume" if req.resume else None,
+        }
+        chosen = [(kind, value) for kind, value in given.items() if value is not None]
+        if len(chosen) != 1:
+            raise ValidationFailed(
+                "send exactly one of pares, cres or resume",
+                [FieldError("body", "exactly one of pares, cres, resume")],
+            )
+        kind, value = chosen[0]
+        payments = services_of(request.app.state).payments
+        return await payment_action(  # type: ignore[return-value]
+            request,
+            idempotency_key,
+            200,
+            lambda _: payments.authenticate(
+                payment_id, kind, None if kind is Authentication.RESUME else value
+            ),
+        )
+
+    @post(
+        "/{payment_id:str}/rebill",
+        operation_id="rebillPayment",
+        summary="A new payment on the stored card of this one",
+        status_code=201,
+        opt={"scope": "payments:write"},
+        responses=problems(*MONEY, "not_found", "invalid_state", "operation_not_supported"),
+    )
+    async def rebill(
+        self,
+        request: AnyRequest,
+        payment_id: PaymentId,
+        data: Annotated[SkipValidation[RebillRequest | None], Body(examples=[REBILL])] = None,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[PaymentResponse]:
+        """Charge the card of a past payment again (a recurring payment).
+
+        The new payment has `parent_payment_id` set; amount defaults to the parent's,
+        currency is the parent's. `capture` "automatic" (the default) captures right
+        after the authorization.
+        """
+        req = await strict_body(request, RebillRequest) or RebillRequest()
+        new = new_rebill(req)
+        api_key: ApiKey = request.scope["state"]["api_key"]
+        payments = services_of(request.app.state).payments
+        return await payment_action(  # type: ignore[return-value]
+            request,
+            idempotency_key,
+            201,
+            lambda scope: payments.rebill(payment_id, new, api_key.id, scope),
+        )

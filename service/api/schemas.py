@@ -5,13 +5,15 @@ strict (a string is never an integer here) and unknown fields are refused.
 """
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
 from service.connectors import REGISTRY
 from service.domain.payments import (
+    ActionPurpose,
+    Authentication,
     CaptureMethod,
     OperationSource,
     OperationStatus,
@@ -19,6 +21,7 @@ from service.domain.payments import (
     PaymentMethodType,
     PaymentStatus,
 )
+from service.domain.payouts import PayoutStatus
 
 MAX_AMOUNT = 10**15  # far above any real payment, far below BIGINT
 
@@ -33,6 +36,15 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
+class ThreeDSInput(_Strict):
+    """3-D Secure results the merchant obtained itself (passed to the provider)."""
+
+    cavv: Annotated[str, Meta(max_length=200)] | None = None
+    eci: Annotated[str, Meta(pattern=r"^\d{1,2}$")] | None = None
+    xid: Annotated[str, Meta(max_length=200)] | None = None
+    ds_trans_id: Annotated[str, Meta(max_length=200)] | None = None
+
+
 class CardInput(_Strict):
     number: Annotated[str, Meta(pattern=r"^\d{12,19}$", examples=["4111111111111111"])]
     exp_month: Annotated[int, Meta(ge=1, le=12, examples=[12])]
@@ -41,11 +53,20 @@ class CardInput(_Strict):
     holder: Annotated[str, Meta(min_length=1, max_length=100, examples=["John Smith"])] | None = (
         None
     )
+    three_d_secure: ThreeDSInput | None = None
+
+
+class WalletTokenInput(_Strict):
+    type: Literal["apple_pay", "google_pay"]
+    token: Annotated[
+        str, Meta(min_length=1, max_length=65_536, description="As the wallet gave it")
+    ]
 
 
 class PaymentMethodInput(_Strict):
     type: PaymentMethodType
     card: CardInput | None = None
+    wallet_token: WalletTokenInput | None = None
 
 
 class CustomerInput(_Strict):
@@ -94,6 +115,59 @@ class EmptyRequest(_Strict):
     """No fields: the body may be empty or `{}`."""
 
 
+class AuthenticateRequest(_Strict):
+    """Exactly one: `pares` (3DS 1), `cres` (3DS 2 challenge) or `resume` (3DS 2 method)."""
+
+    pares: Annotated[str, Meta(min_length=1, max_length=65_536)] | None = None
+    cres: Annotated[str, Meta(min_length=1, max_length=65_536)] | None = None
+    resume: bool = False
+
+
+class RecurringInput(_Strict):
+    trace_id: Annotated[str, Meta(max_length=100)] | None = None
+    indicator: Annotated[str, Meta(max_length=20)] | None = None
+
+
+class RebillRequest(_Strict):
+    amount: Amount | None = None
+    currency: Currency | None = None
+    cvv: Annotated[str, Meta(pattern=r"^\d{3,4}$")] | None = None
+    capture: CaptureMethod = CaptureMethod.AUTOMATIC
+    customer: CustomerInput | None = None
+    description: ShortText | None = None
+    merchant_reference: ShortText | None = None
+    metadata: Annotated[dict[str, Annotated[str, Meta(max_length=500)]], Meta(max_length=50)] = {}
+    recurring: RecurringInput | None = None
+
+
+class PayoutCardInput(_Strict):
+    number: Annotated[str, Meta(pattern=r"^\d{12,19}$", examples=["4111111111111111"])]
+    exp_month: Annotated[int, Meta(ge=1, le=12)] | None = None
+    exp_year: Annotated[int, Meta(ge=2000, le=2100)] | None = None
+    holder: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+
+
+class PaymentDestinationInput(_Strict, tag="payment", tag_field="type"):
+    """The card a past payment was made with."""
+
+    payment_id: Annotated[str, Meta(max_length=64)]
+
+
+class CardDestinationInput(_Strict, tag="card", tag_field="type"):
+    card: PayoutCardInput
+
+
+class CreatePayoutRequest(_Strict):
+    amount: Amount
+    currency: Currency
+    destination: PaymentDestinationInput | CardDestinationInput
+    provider: Annotated[str, Meta(examples=["bizon"])] | None = None
+    customer: CustomerInput | None = None
+    description: ShortText | None = None
+    merchant_reference: ShortText | None = None
+    metadata: Annotated[dict[str, Annotated[str, Meta(max_length=500)]], Meta(max_length=50)] = {}
+
+
 class CaptureRequest(_Strict):
     amount: Amount | None = None
 
@@ -107,13 +181,14 @@ class CardResponse(msgspec.Struct):
     first6: str
     last4: str
     brand: str
-    exp_month: int
-    exp_year: int
+    exp_month: int | None
+    exp_year: int | None
 
 
 class PaymentMethodResponse(msgspec.Struct):
     type: PaymentMethodType
     card: CardResponse | None = None
+    wallet: str | None = None
 
 
 class FailureResponse(msgspec.Struct):
@@ -128,6 +203,11 @@ class NextActionResponse(msgspec.Struct):
     url: str
     method: str
     fields: dict[str, str]
+    purpose: ActionPurpose | None
+    authenticate_with: Annotated[
+        Authentication | None,
+        Meta(description="What POST …/authenticate must carry once the customer is done"),
+    ]
 
 
 class OperationResponse(msgspec.Struct):
@@ -168,6 +248,7 @@ class PaymentResponse(msgspec.Struct):
     operations: list[OperationResponse]
     created_at: datetime
     updated_at: datetime
+    parent_payment_id: str | None = None
     object: str = "payment"
 
 
@@ -195,11 +276,58 @@ class Problem(msgspec.Struct, omit_defaults=True):
     errors: list[FieldErrorResponse] = []
 
 
+class PayoutDestinationResponse(msgspec.Struct):
+    type: str
+    payment_id: str | None
+    card: CardResponse | None
+
+
+class PayoutResponse(msgspec.Struct):
+    id: Annotated[str, Meta(examples=["po_01jd2x3y4z5a6b7c8d9e0f1g2h"])]
+    status: PayoutStatus
+    amount: int
+    currency: str
+    provider: str
+    provider_reference: str | None
+    destination: PayoutDestinationResponse
+    failure: FailureResponse | None
+    description: str | None
+    merchant_reference: str | None
+    metadata: dict[str, str]
+    operations: list[OperationResponse]
+    created_at: datetime
+    updated_at: datetime
+    object: str = "payout"
+
+
+class ExchangeRateResponse(msgspec.Struct):
+    base: str
+    quote: str
+    rate: Annotated[
+        str, Meta(description="1 base = rate quote, a decimal string", examples=["1.145036"])
+    ]
+
+
+class ExchangeRatesResponse(msgspec.Struct):
+    provider: str
+    fetched_at: datetime
+    data: list[ExchangeRateResponse]
+    object: str = "list"
+
+
+class ProviderHealthResponse(msgspec.Struct):
+    status: Annotated[str, Meta(examples=["up"])]
+    latency_ms: float
+    checked_at: datetime
+    detail: str | None
+
+
 class ProviderResponse(msgspec.Struct):
     name: str
     enabled: bool
-    operations: list[str]
+    operations: Annotated[list[str], Meta(description="What the connector can do")]
     payment_methods: list[str]
+    health: ProviderHealthResponse | None
 
 
 class ProviderListResponse(msgspec.Struct):

@@ -2,9 +2,10 @@
 
 import asyncio
 import os
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -13,9 +14,16 @@ from prometheus_client import (
 )
 from prometheus_client import REGISTRY as METRICS
 
+from service.api.convert import rates_response
 from service.api.deps import services_of
 from service.api.docs import COMMON, problems
-from service.api.schemas import HealthResponse, ProviderListResponse, ProviderResponse
+from service.api.schemas import (
+    ExchangeRatesResponse,
+    HealthResponse,
+    ProviderHealthResponse,
+    ProviderListResponse,
+    ProviderResponse,
+)
 from service.connectors import REGISTRY
 from service.domain.errors import DependencyUnavailable
 
@@ -74,19 +82,56 @@ class ProviderController(Controller):
         responses=problems(*COMMON),
     )
     async def list_providers(self, request: AnyRequest) -> ProviderListResponse:
-        """Every connector this build knows; `enabled` when its base URL is configured."""
-        enabled = services_of(request.app.state).payments.providers
+        """Every connector this build knows; `enabled` when its base URL is configured.
+
+        `health` is the enabled provider's answer to its ping, cached for a few seconds.
+        """
+        services = services_of(request.app.state)
+        enabled = services.payments.providers
+        names = list(REGISTRY)
+        checks = await asyncio.gather(*(services.providers.health(name) for name in names))
         return ProviderListResponse(
             data=[
                 ProviderResponse(
                     name=name,
                     enabled=name in enabled,
-                    operations=sorted(op.value for op in cls.supports),
-                    payment_methods=sorted(m.value for m in cls.methods),
+                    operations=sorted(c.value for c in REGISTRY[name].supports),
+                    payment_methods=sorted(m.value for m in REGISTRY[name].methods),
+                    health=ProviderHealthResponse(
+                        health.status, health.latency_ms, health.checked_at, health.detail
+                    )
+                    if health
+                    else None,
                 )
-                for name, cls in REGISTRY.items()
+                for name, health in zip(names, checks, strict=True)
             ]
         )
+
+
+class ExchangeRateController(Controller):
+    path = "/exchange-rates"
+    tags = ["providers"]
+
+    @get(
+        "/",
+        operation_id="listExchangeRates",
+        summary="The provider's exchange rates",
+        opt={"scope": "payments:read"},
+        responses=problems(*COMMON, "validation_error", "provider_unavailable", "provider_error"),
+    )
+    async def exchange_rates(
+        self,
+        request: AnyRequest,
+        provider: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        base: Annotated[str | None, QueryParameter(pattern="^[A-Z]{3}$")] = None,
+        quote: Annotated[str | None, QueryParameter(pattern="^[A-Z]{3}$")] = None,
+    ) -> ExchangeRatesResponse:
+        """Rates as the provider publishes them (Bizon `/exchange_rates/`), cached briefly.
+
+        `rate` is a decimal string: 1 `base` = `rate` `quote`.
+        """
+        snap = await services_of(request.app.state).providers.exchange_rates(provider)
+        return rates_response(snap, base, quote)
 
 
 class MetricsController(Controller):

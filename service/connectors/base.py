@@ -9,7 +9,16 @@ from typing import ClassVar, NoReturn
 
 import msgspec
 
-from service.domain.commands import Authorize, Capture, Refund, Sync, Void
+from service.domain.commands import (
+    Authenticate,
+    Authorize,
+    Capture,
+    Credit,
+    Rebill,
+    Refund,
+    Sync,
+    Void,
+)
 from service.domain.errors import (
     ConnectorMisconfigured,
     FieldError,
@@ -18,8 +27,15 @@ from service.domain.errors import (
     ProviderProtocolError,
     ProviderRejected,
 )
-from service.domain.outcomes import HttpCall, HttpReply, OperationOutcome, ProviderSnapshot
-from service.domain.payments import OperationType, PaymentMethodType
+from service.domain.outcomes import (
+    ExchangeRate,
+    HttpCall,
+    HttpReply,
+    OperationOutcome,
+    ProviderSnapshot,
+)
+from service.domain.payments import PaymentMethodType
+from service.domain.ports import Capability
 from service.domain.redact import scrub_text
 
 
@@ -73,7 +89,7 @@ def raise_for_status(provider: str, reply: HttpReply) -> None:
 
 class ConnectorBase:
     name: ClassVar[str] = "base"
-    supports: ClassVar[frozenset[OperationType]] = frozenset()
+    supports: ClassVar[frozenset[Capability]] = frozenset()
     options_type: ClassVar[type[msgspec.Struct] | None] = None
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset()
 
@@ -106,6 +122,42 @@ class ConnectorBase:
 
     def parse_refund(self, cmd: Refund, reply: HttpReply) -> OperationOutcome:
         self._unsupported("refund")
+
+    def validate_rebill(self, cmd: Rebill) -> list[FieldError]:
+        return []
+
+    def validate_credit(self, cmd: Credit) -> list[FieldError]:
+        return []
+
+    def build_authenticate(self, cmd: Authenticate) -> HttpCall:
+        self._unsupported("authenticate")
+
+    def parse_authenticate(self, cmd: Authenticate, reply: HttpReply) -> OperationOutcome:
+        self._unsupported("authenticate")
+
+    def build_rebill(self, cmd: Rebill) -> HttpCall:
+        self._unsupported("rebill")
+
+    def parse_rebill(self, cmd: Rebill, reply: HttpReply) -> OperationOutcome:
+        self._unsupported("rebill")
+
+    def build_credit(self, cmd: Credit) -> HttpCall:
+        self._unsupported("payout")
+
+    def parse_credit(self, cmd: Credit, reply: HttpReply) -> OperationOutcome:
+        self._unsupported("payout")
+
+    def build_exchange_rates(self) -> HttpCall:
+        self._unsupported("exchange_rates")
+
+    def parse_exchange_rates(self, reply: HttpReply) -> list[ExchangeRate]:
+        self._unsupported("exchange_rates")
+
+    def build_ping(self) -> HttpCall:
+        self._unsupported("health")
+
+    def parse_ping(self, reply: HttpReply) -> str | None:
+        self._unsupported("health")
 
     def build_sync(self, cmd: Sync) -> HttpCall:
         self._unsupported("sync")

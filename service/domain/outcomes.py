@@ -1,10 +1,12 @@
 """What a connector reports back: normalized outcomes and provider snapshots."""
 
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 import msgspec
 
-from service.domain.payments import Failure, NextAction
+from service.domain.payments import CardSummary, Failure, NextAction
 from service.domain.redact import scrub_text
 
 
@@ -54,6 +56,7 @@ class ProviderState(StrEnum):
     VOIDED = "voided"
     FAILED = "failed"
     CHARGED_BACK = "charged_back"
+    CREDITED = "credited"  # an OCT order: the money went to the card
 
 
 class ProviderSnapshot(msgspec.Struct, frozen=True):
@@ -66,7 +69,7 @@ class ProviderSnapshot(msgspec.Struct, frozen=True):
     amount_refunded: int
     failure: Failure | None = None
     next_action: NextAction | None = None
-    card_brand: str | None = None
+    card: CardSummary | None = None  # what the provider knows of the card (masked)
 
 
 class OperationOutcome(msgspec.Struct, frozen=True):
@@ -75,3 +78,16 @@ class OperationOutcome(msgspec.Struct, frozen=True):
     failure: Failure | None = None
     next_action: NextAction | None = None
     snapshot: ProviderSnapshot | None = None
+
+
+class ExchangeRate(msgspec.Struct, frozen=True):
+    base: str
+    quote: str
+    rate: Decimal  # 1 base = rate quote; never a float
+
+
+class ProviderHealth(msgspec.Struct, frozen=True):
+    status: str  # "up" | "down"
+    latency_ms: float
+    checked_at: datetime
+    detail: str | None = None

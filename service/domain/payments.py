@@ -38,6 +38,7 @@ class OperationType(StrEnum):
     VOID = "void"
     REFUND = "refund"
     CHARGEBACK = "chargeback"
+    CREDIT = "credit"  # an OCT payout: money sent to a card
 
 
 class OperationStatus(StrEnum):
@@ -69,13 +70,14 @@ class CardSummary(msgspec.Struct, frozen=True):
     first6: str
     last4: str
     brand: str
-    exp_month: int
-    exp_year: int
+    exp_month: int | None = None
+    exp_year: int | None = None
 
 
 class PaymentMethodSummary(msgspec.Struct, frozen=True):
     type: PaymentMethodType
     card: CardSummary | None = None
+    wallet: str | None = None  # "apple_pay" | "google_pay" for a wallet token
 
 
 class Failure(msgspec.Struct, frozen=True):
@@ -85,16 +87,34 @@ class Failure(msgspec.Struct, frozen=True):
     provider_message: str | None = None
 
 
+class ActionPurpose(StrEnum):
+    HOSTED_PAGE = "hosted_page"
+    THREE_D_SECURE_1 = "three_d_secure_1"
+    THREE_D_SECURE_2_METHOD = "three_d_secure_2_method"
+    THREE_D_SECURE_2_CHALLENGE = "three_d_secure_2_challenge"
+
+
+class Authentication(StrEnum):
+    """What `authenticate` must carry to finish the step a next action starts."""
+
+    PARES = "pares"  # 3-D Secure 1: the PaRes the ACS posted to TermUrl
+    CRES = "cres"  # 3-D Secure 2 challenge: the cres posted to the return URL
+    RESUME = "resume"  # 3-D Secure 2 method: the 3DS Method frame finished (or timed out)
+
+
 class NextAction(msgspec.Struct, frozen=True):
     type: str  # "redirect" | "form"
     url: str
     method: str = "GET"
     fields: dict[str, str] = {}
+    purpose: ActionPurpose | None = None
+    authenticate_with: Authentication | None = None
 
 
-class Operation(msgspec.Struct, frozen=True):
+class Operation(msgspec.Struct, frozen=True, kw_only=True):
     id: str
-    payment_id: str
+    payment_id: str | None = None  # exactly one of payment_id and payout_id is set
+    payout_id: str | None = None
     type: OperationType
     status: OperationStatus
     amount: int
@@ -131,6 +151,7 @@ class Payment(msgspec.Struct, frozen=True):
     failure: Failure | None = None
     version: int = 0
     operations: tuple[Operation, ...] = ()
+    parent_payment_id: str | None = None  # the payment a rebill was made from
 
     @property
     def capturable(self) -> int:
@@ -168,6 +189,10 @@ def _positive(amount: int) -> None:
 
 
 CAPTURABLE = {PaymentStatus.AUTHORIZED}
+# The supplement allows rebill from every order status but new and prepared.
+REBILLABLE = set(PaymentStatus) - {PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION}
+# An OCT on a past payment needs an order that was charged (charged or refunded).
+CREDITABLE = {PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 VOIDABLE = {PaymentStatus.AUTHORIZED}
 REFUNDABLE = {PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED}
 
@@ -198,6 +223,21 @@ def check_refund(payment: Payment, amount: int | None) -> int:
             f"{value} exceeds the refundable {payment.refundable} {payment.currency}"
         )
     return value
+
+
+def check_rebill(parent: Payment) -> None:
+    _require(parent, REBILLABLE, "rebilled")
+    if parent.provider_reference is None or parent.payment_method.type not in (
+        PaymentMethodType.CARD,
+        PaymentMethodType.WALLET_TOKEN,
+    ):
+        raise InvalidState("only a card payment known to its provider can be rebilled")
+
+
+def check_credit_source(source: Payment) -> None:
+    _require(source, CREDITABLE, "the source of a payout")
+    if source.provider_reference is None:
+        raise InvalidState("the payment has no provider reference")
 
 
 def cancel_plan(payment: Payment) -> OperationType:

@@ -11,16 +11,46 @@ from typing import ClassVar, Protocol
 
 import msgspec
 
-from service.domain.commands import Authorize, Capture, Refund, Sync, Void
+from service.domain.commands import (
+    Authenticate,
+    Authorize,
+    Capture,
+    Credit,
+    Rebill,
+    Refund,
+    Sync,
+    Void,
+)
 from service.domain.errors import FieldError
-from service.domain.outcomes import HttpCall, HttpReply, OperationOutcome, ProviderSnapshot
+from service.domain.outcomes import (
+    ExchangeRate,
+    HttpCall,
+    HttpReply,
+    OperationOutcome,
+    ProviderSnapshot,
+)
 from service.domain.payments import (
     Operation,
-    OperationType,
     Payment,
     PaymentMethodType,
     PaymentStatus,
 )
+from service.domain.payouts import Payout
+
+
+class Capability(StrEnum):
+    """What a connector can do, as listed by GET /v1/providers."""
+
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+    SYNC = "sync"
+    AUTHENTICATE = "authenticate"
+    REBILL = "rebill"
+    PAYOUT = "payout"
+    EXCHANGE_RATES = "exchange_rates"
+    HEALTH = "health"
 
 
 class Connector(Protocol):
@@ -32,7 +62,7 @@ class Connector(Protocol):
     """
 
     name: ClassVar[str]
-    supports: ClassVar[frozenset[OperationType]]
+    supports: ClassVar[frozenset[Capability]]
     options_type: ClassVar[type[msgspec.Struct] | None]
     methods: ClassVar[frozenset[PaymentMethodType]]
 
@@ -48,6 +78,22 @@ class Connector(Protocol):
     def parse_void(self, cmd: Void, reply: HttpReply) -> OperationOutcome: ...
     def build_refund(self, cmd: Refund) -> HttpCall: ...
     def parse_refund(self, cmd: Refund, reply: HttpReply) -> OperationOutcome: ...
+    def build_authenticate(self, cmd: Authenticate) -> HttpCall: ...
+    def parse_authenticate(self, cmd: Authenticate, reply: HttpReply) -> OperationOutcome: ...
+    def validate_rebill(self, cmd: Rebill) -> list[FieldError]: ...
+    def validate_credit(self, cmd: Credit) -> list[FieldError]: ...
+    def build_rebill(self, cmd: Rebill) -> HttpCall: ...
+    def parse_rebill(self, cmd: Rebill, reply: HttpReply) -> OperationOutcome: ...
+    def build_credit(self, cmd: Credit) -> HttpCall: ...
+    def parse_credit(self, cmd: Credit, reply: HttpReply) -> OperationOutcome: ...
+    def build_exchange_rates(self) -> HttpCall: ...
+    def parse_exchange_rates(self, reply: HttpReply) -> list[ExchangeRate]: ...
+    def build_ping(self) -> HttpCall: ...
+
+    def parse_ping(self, reply: HttpReply) -> str | None:
+        """None when the provider answers as healthy, else what is wrong."""
+        ...
+
     def build_sync(self, cmd: Sync) -> HttpCall: ...
 
     def parse_sync(self, cmd: Sync, reply: HttpReply) -> ProviderSnapshot | None:
@@ -127,6 +173,24 @@ class Ledger(Protocol):
         `resolve` are pending operations now final (pending -> succeeded/failed);
         `insert` are new operations. All in one transaction.
         """
+        ...
+
+    async def create_payout(
+        self, payout: Payout, first: Operation, idempotency: tuple[str, str] | None
+    ) -> None:
+        """Insert a payout with its pending credit operation, linked to its key."""
+        ...
+
+    async def get_payout(self, payout_id: str) -> Payout | None: ...
+
+    async def save_payout(
+        self,
+        before: Payout,
+        after: Payout,
+        resolve: Sequence[Operation] = (),
+        insert: Sequence[Operation] = (),
+    ) -> bool:
+        """Compare-and-set like `save`, for a payout."""
         ...
 
     async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:

@@ -5,9 +5,10 @@ _PAYMENT_COLUMNS = """
     p.currency, p.amount, p.amount_authorized, p.amount_captured, p.amount_refunded,
     p.payment_method::text, p.customer::text, p.description, p.merchant_reference,
     p.metadata::text, p.return_url, p.next_action::text, p.failure::text, p.version,
-    p.created_at, p.updated_at,
+    p.created_at, p.updated_at, p.parent_payment_id,
     coalesce((SELECT json_agg(json_build_object(
-        'id', o.id, 'payment_id', o.payment_id, 'type', o.type, 'status', o.status,
+        'id', o.id, 'payment_id', o.payment_id, 'payout_id', o.payout_id,
+        'type', o.type, 'status', o.status,
         'amount', o.amount, 'currency', o.currency, 'source', o.source,
         'provider_reference', o.provider_reference, 'failure', o.failure,
         'reason', o.reason, 'created_at', o.created_at, 'resolved_at', o.resolved_at)
@@ -33,9 +34,9 @@ INSERT_PAYMENT = """
 INSERT INTO payments (id, api_key_id, status, provider, provider_reference, capture_method,
     currency, amount, amount_authorized, amount_captured, amount_refunded, payment_method,
     customer, description, merchant_reference, metadata, return_url, next_action, failure,
-    version, created_at, updated_at)
+    version, created_at, updated_at, parent_payment_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15,
-    $16::jsonb, $17, $18::jsonb, $19::jsonb, $20, $21, $22)
+    $16::jsonb, $17, $18::jsonb, $19::jsonb, $20, $21, $22, $23)
 """
 
 UPDATE_PAYMENT = """
@@ -46,9 +47,9 @@ WHERE id = $1 AND version = $2
 """
 
 INSERT_OPERATION = """
-INSERT INTO operations (id, payment_id, currency, type, status, source, amount,
+INSERT INTO operations (id, payment_id, payout_id, currency, type, status, source, amount,
     provider_reference, failure, reason, created_at, resolved_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
 """
 
 RESOLVE_OPERATION = """
@@ -100,4 +101,32 @@ FIND_API_KEY = """
 SELECT id, name, prefix, scopes, created_at, rate_limit_per_second::text, rate_limit_burst,
        revoked_at
 FROM api_keys WHERE secret_hash = $1
+"""
+
+GET_PAYOUT = """
+SELECT p.id, p.api_key_id, p.status, p.provider, p.provider_reference, p.currency, p.amount,
+    p.destination::text, p.description, p.merchant_reference, p.metadata::text,
+    p.failure::text, p.version, p.created_at, p.updated_at,
+    coalesce((SELECT json_agg(json_build_object(
+        'id', o.id, 'payout_id', o.payout_id, 'type', o.type, 'status', o.status,
+        'amount', o.amount, 'currency', o.currency, 'source', o.source,
+        'provider_reference', o.provider_reference, 'failure', o.failure,
+        'reason', o.reason, 'created_at', o.created_at, 'resolved_at', o.resolved_at)
+        ORDER BY o.created_at, o.id)
+      FROM operations o WHERE o.payout_id = p.id), '[]')::text AS operations
+FROM payouts p WHERE p.id = $1
+"""
+
+INSERT_PAYOUT = """
+INSERT INTO payouts (id, api_key_id, status, provider, provider_reference, currency, amount,
+    destination, source_payment_id, description, merchant_reference, metadata, failure,
+    version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12::jsonb, $13::jsonb, $14,
+    $15, $16)
+"""
+
+UPDATE_PAYOUT = """
+UPDATE payouts SET status = $3, provider_reference = $4, failure = $5::jsonb,
+    version = version + 1, updated_at = $6
+WHERE id = $1 AND version = $2
 """

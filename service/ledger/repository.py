@@ -25,6 +25,7 @@ from service.domain.payments import (
     PaymentMethodSummary,
     PaymentStatus,
 )
+from service.domain.payouts import Payout, PayoutDestination, PayoutStatus
 from service.domain.ports import ApiKey, IdempotencyRecord, IdempotencyState, PaymentFilter
 from service.ledger import queries as q
 
@@ -34,6 +35,7 @@ _METHOD = msgspec.json.Decoder(PaymentMethodSummary)
 _NEXT = msgspec.json.Decoder(NextAction)
 _FAILURE = msgspec.json.Decoder(Failure)
 _DICT = msgspec.json.Decoder(dict[str, Any])
+_DESTINATION = msgspec.json.Decoder(PayoutDestination)
 
 
 class _Race(Exception):
@@ -81,6 +83,28 @@ def _payment(row: asyncpg.Record) -> Payment:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         operations=tuple(_OPERATIONS.decode(row["operations"])),
+        parent_payment_id=row["parent_payment_id"],
+    )
+
+
+def _payout(row: asyncpg.Record) -> Payout:
+    return Payout(
+        id=row["id"],
+        api_key_id=row["api_key_id"],
+        status=PayoutStatus(row["status"]),
+        provider=row["provider"],
+        provider_reference=row["provider_reference"],
+        currency=row["currency"],
+        amount=row["amount"],
+        destination=_DESTINATION.decode(row["destination"]),
+        description=row["description"],
+        merchant_reference=row["merchant_reference"],
+        metadata=_DICT.decode(row["metadata"]),
+        failure=_FAILURE.decode(row["failure"]) if row["failure"] else None,
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        operations=tuple(_OPERATIONS.decode(row["operations"])),
     )
 
 
@@ -88,6 +112,7 @@ def _operation_args(op: Operation) -> tuple[Any, ...]:
     return (
         op.id,
         op.payment_id,
+        op.payout_id,
         op.currency,
         op.type.value,
         op.status.value,
@@ -157,6 +182,7 @@ class PostgresLedger:
                 payment.version,
                 payment.created_at,
                 payment.updated_at,
+                payment.parent_payment_id,
             )
             await conn.execute(q.INSERT_OPERATION, *_operation_args(first))
             if idempotency is not None:
@@ -190,23 +216,32 @@ class PostgresLedger:
         resolve: Sequence[Operation] = (),
         insert: Sequence[Operation] = (),
     ) -> bool:
+        args = (
+            after.status.value,
+            after.provider_reference,
+            after.amount_authorized,
+            after.amount_captured,
+            after.amount_refunded,
+            _json(after.next_action),
+            _json(after.failure),
+            _json(after.payment_method),
+            after.updated_at,
+        )
+        return await self._compare_and_set(
+            q.UPDATE_PAYMENT, (before.id, before.version, *args), resolve, insert
+        )
+
+    async def _compare_and_set(
+        self,
+        update: str,
+        args: tuple[Any, ...],
+        resolve: Sequence[Operation],
+        insert: Sequence[Operation],
+    ) -> bool:
+        """One transaction: the versioned UPDATE, then operations; False on any race."""
         try:
             async with self._conn() as conn, conn.transaction():
-                status = await conn.execute(
-                    q.UPDATE_PAYMENT,
-                    before.id,
-                    before.version,
-                    after.status.value,
-                    after.provider_reference,
-                    after.amount_authorized,
-                    after.amount_captured,
-                    after.amount_refunded,
-                    _json(after.next_action),
-                    _json(after.failure),
-                    _json(after.payment_method),
-                    after.updated_at,
-                )
-                if status != "UPDATE 1":
+                if await conn.execute(update, *args) != "UPDATE 1":
                     raise _Race
                 for op in resolve:
                     done = await conn.execute(
@@ -224,6 +259,57 @@ class PostgresLedger:
         except _Race:
             return False
         return True
+
+    # -- payouts -----------------------------------------------------------------------
+
+    async def create_payout(
+        self, payout: Payout, first: Operation, idempotency: tuple[str, str] | None
+    ) -> None:
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute(
+                q.INSERT_PAYOUT,
+                payout.id,
+                payout.api_key_id,
+                payout.status.value,
+                payout.provider,
+                payout.provider_reference,
+                payout.currency,
+                payout.amount,
+                _json(payout.destination),
+                payout.destination.payment_id,
+                payout.description,
+                payout.merchant_reference,
+                _json(payout.metadata),
+                _json(payout.failure),
+                payout.version,
+                payout.created_at,
+                payout.updated_at,
+            )
+            await conn.execute(q.INSERT_OPERATION, *_operation_args(first))
+            if idempotency is not None:
+                await conn.execute(q.LINK_IDEMPOTENCY, *idempotency, payout.id)
+
+    async def get_payout(self, payout_id: str) -> Payout | None:
+        async with self._conn() as conn:
+            row = await conn.fetchrow(q.GET_PAYOUT, payout_id)
+        return None if row is None else _payout(row)
+
+    async def save_payout(
+        self,
+        before: Payout,
+        after: Payout,
+        resolve: Sequence[Operation] = (),
+        insert: Sequence[Operation] = (),
+    ) -> bool:
+        args = (
+            after.status.value,
+            after.provider_reference,
+            _json(after.failure),
+            after.updated_at,
+        )
+        return await self._compare_and_set(
+            q.UPDATE_PAYOUT, (before.id, before.version, *args), resolve, insert
+        )
 
     # -- idempotency ---------------------------------------------------------------
 

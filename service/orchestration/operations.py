@@ -39,12 +39,12 @@ from service.domain.payments import (
 from service.domain.ports import Clock, Connector, Ledger
 from service.observability import PAYMENT_OUTCOMES
 from service.orchestration.executor import ConnectorExecutor
-from service.orchestration.reconcile import absorb, with_operations
+from service.orchestration.reconcile import absorb, learn_card, with_operations
 
 log = structlog.get_logger("payments")
 
 
-def _failure_for(exc: ConnectorError) -> Failure:
+def failure_for(exc: ConnectorError) -> Failure:
     if isinstance(exc, ProviderUnreachable):
         return Failure(
             "provider_unavailable", "The provider could not be reached; nothing was sent."
@@ -122,7 +122,16 @@ class OperationRunner:
         op: Operation,
         call: HttpCall,
         parse: Callable[[HttpReply], OperationOutcome],
+        *,
+        restore_on_failure: Payment | None = None,
     ) -> Payment:
+        """Send `call` for the pending `op` and record what came of it.
+
+        A call that provably did nothing (unreachable, refused, our credentials)
+        fails `op` — unless `restore_on_failure` is given: then the payment goes
+        back to that state with `op` still pending (a 3-D Secure step the
+        provider refused leaves its order waiting). Either way the error is raised.
+        """
         try:
             outcome = await self._executor.execute(connector, op.type.value, call, parse)
         except (OutcomeUnknown, ProviderProtocolError) as exc:
@@ -137,7 +146,13 @@ class OperationRunner:
             )
             return payment
         except (ProviderUnreachable, ConnectorMisconfigured, ProviderRejected) as exc:
-            await self._settle_failed(payment, op, _failure_for(exc))
+            if restore_on_failure is None:
+                await self._settle_failed(payment, op, failure_for(exc))
+            else:
+                restored = msgspec.structs.replace(
+                    restore_on_failure, updated_at=self._clock.now(), operations=payment.operations
+                )
+                await self.save(payment, restored, [], [])
             raise
         return await self._apply(payment, op, outcome)
 
@@ -175,6 +190,8 @@ class OperationRunner:
         after = with_operations(
             msgspec.structs.replace(after, provider_reference=reference, updated_at=now), [done], []
         )
+        if outcome.snapshot is not None:
+            after = learn_card(after, outcome.snapshot)
         imported: list[Operation] = []
         if outcome.snapshot is not None and done.status is OperationStatus.SUCCEEDED:
             after, imported = absorb(after, outcome.snapshot, now, OperationSource.PROVIDER)

@@ -11,25 +11,43 @@ from datetime import timedelta
 import msgspec
 import structlog
 
-from service.domain.commands import Authorize, Capture, Refund, Sync, Void
+from service.domain.commands import (
+    Authenticate,
+    Authorize,
+    Capture,
+    Customer,
+    Rebill,
+    RecurringDetails,
+    Refund,
+    Sync,
+    Void,
+)
 from service.domain.errors import (
+    ConnectorError,
+    DomainError,
     FieldError,
     InvalidState,
     NotFound,
+    OperationNotSupported,
+    ProviderRejected,
     ValidationFailed,
 )
+from service.domain.ids import new_id
 from service.domain.money import Money
 from service.domain.payments import (
+    Authentication,
+    CaptureMethod,
     OperationType,
     Payment,
     PaymentMethodSummary,
     PaymentStatus,
     cancel_plan,
     check_capture,
+    check_rebill,
     check_refund,
     check_void,
 )
-from service.domain.ports import Clock, Connector, Ledger, PaymentFilter
+from service.domain.ports import Capability, Clock, Connector, Ledger, PaymentFilter
 from service.orchestration.executor import ConnectorExecutor
 from service.orchestration.operations import OperationRunner
 from service.orchestration.reconcile import reconcile
@@ -64,6 +82,20 @@ def _options_for(new: NewPayment, provider: str) -> object | None:
             [FieldError(f"provider_options.{name}", f"not for {provider}") for name in others],
         )
     return given.get(provider)
+
+
+class NewRebill(msgspec.Struct, frozen=True):
+    """A validated rebill request (built by the API layer)."""
+
+    amount: int | None
+    currency: str | None
+    capture: CaptureMethod
+    cvv: str | None
+    customer: Customer
+    description: str | None
+    merchant_reference: str | None
+    metadata: dict[str, str]
+    recurring: RecurringDetails | None
 
 
 class PaymentService:
@@ -250,7 +282,7 @@ class PaymentService:
         )
         now = self._clock.now()
         result = reconcile(payment, snapshot, now, self._settle_after)
-        if not result.changed and result.payment.status is payment.status:
+        if result.payment == payment:
             return payment
         after = msgspec.structs.replace(result.payment, updated_at=now)
         saved = await self._ops.save(payment, after, list(result.resolve), list(result.insert))
@@ -266,6 +298,122 @@ class PaymentService:
         return saved
 
     # -- the shared shape ------------------------------------------------------------
+
+    async def authenticate(
+        self, payment_id: str, kind: Authentication, value: str | None
+    ) -> Payment:
+        """Finish a 3-D Secure step; a payment past it is answered from the ledger."""
+        payment = await self.get(payment_id)
+        if payment.status is not PaymentStatus.REQUIRES_ACTION:
+            return payment  # a repeated completion: no second call
+        action = payment.next_action
+        if action is None or action.authenticate_with is None:
+            raise InvalidState("nothing to authenticate: the customer pays on the hosted page")
+        if kind is not action.authenticate_with:
+            raise ValidationFailed(
+                f"this step is finished with {action.authenticate_with}",
+                [FieldError(kind.value, f"send {action.authenticate_with.value} instead")],
+            )
+        op = next(o for o in payment.pending_operations() if o.type is OperationType.AUTHORIZE)
+        connector = self.connector(payment.provider)
+        started = await self._ops.save(
+            payment,
+            msgspec.structs.replace(
+                payment, status=PaymentStatus.PROCESSING, updated_at=self._clock.now()
+            ),
+            [],
+            [],
+        )
+        if started is None:  # another request got there first
+            return await self.authenticate(payment_id, kind, value)
+        cmd = Authenticate(
+            payment.id,
+            self._reference(payment),
+            Money(payment.amount, payment.currency),
+            pares=value if kind is Authentication.PARES else None,
+            cres=value if kind is Authentication.CRES else None,
+            resume=kind is Authentication.RESUME,
+        )
+        try:
+            return await self._ops.run(
+                connector,
+                started,
+                op,
+                connector.build_authenticate(cmd),
+                lambda reply: connector.parse_authenticate(cmd, reply),
+                restore_on_failure=payment,
+            )
+        except ProviderRejected:
+            # Refused: ask the provider what it did (e.g. "Order already completed").
+            synced = await self.sync(payment_id)
+            if synced.status is PaymentStatus.REQUIRES_ACTION:
+                raise
+            return synced
+
+    async def rebill(
+        self, parent_id: str, new: NewRebill, api_key_id: str, idempotency: tuple[str, str] | None
+    ) -> Payment:
+        """A new payment on the stored credential of `parent_id`, linked to it."""
+        parent = await self.get(parent_id)
+        check_rebill(parent)
+        connector = self.connector(parent.provider)
+        if Capability.REBILL not in connector.supports:
+            raise OperationNotSupported(connector.name, f"{connector.name} cannot rebill")
+        if new.currency not in (None, parent.currency):
+            raise ValidationFailed(
+                "a rebill is in its parent's currency",
+                [FieldError("currency", f"must be {parent.currency}")],
+            )
+        money = Money(new.amount or parent.amount, parent.currency)
+        cmd = Rebill(
+            payment_id=new_id("pay"),
+            operation_id=new_id("op"),
+            parent_reference=self._reference(parent),
+            money=money,
+            cvv=new.cvv,
+            customer=new.customer,
+            description=new.description,
+            recurring=new.recurring,
+        )
+        if errors := connector.validate_rebill(cmd):
+            raise ValidationFailed("the provider cannot accept this rebill", errors)
+        now = self._clock.now()
+        payment = Payment(
+            id=cmd.payment_id,
+            status=PaymentStatus.PROCESSING,
+            amount=money.amount,
+            currency=money.currency,
+            capture=new.capture,
+            provider=parent.provider,
+            payment_method=parent.payment_method,
+            created_at=now,
+            updated_at=now,
+            api_key_id=api_key_id,
+            customer={k: v for k, v in msgspec.structs.asdict(new.customer).items() if v},
+            description=new.description,
+            merchant_reference=new.merchant_reference,
+            metadata=new.metadata,
+            parent_payment_id=parent.id,
+        )
+        first = self._ops.pending(payment, OperationType.AUTHORIZE, money.amount, cmd.operation_id)
+        payment = msgspec.structs.replace(payment, operations=(first,))
+        await self._ledger.create_payment(payment, first, idempotency)
+        result = await self._ops.run(
+            connector,
+            payment,
+            first,
+            connector.build_rebill(cmd),
+            lambda reply: connector.parse_rebill(cmd, reply),
+        )
+        if new.capture is CaptureMethod.AUTOMATIC and result.status is PaymentStatus.AUTHORIZED:
+            # Bizon documents no auto_charge for rebill: capture as a second call.
+            try:
+                return await self.capture(result.id, None)
+            except (ConnectorError, DomainError) as exc:
+                # The rebill stands; the failed capture is in its operations.
+                log.warning("rebill_capture_failed", payment_id=result.id, error=str(exc))
+                return await self.get(result.id)
+        return result
 
     @staticmethod
     def _reference(payment: Payment) -> str:

@@ -137,6 +137,14 @@ def absorb(
     return p, found
 
 
+def learn_card(p: Payment, snap: ProviderSnapshot) -> Payment:
+    """A wallet token hides the card until the provider shows it (masked)."""
+    if snap.card is None or p.payment_method.card is not None:
+        return p
+    method = msgspec.structs.replace(p.payment_method, card=snap.card)
+    return msgspec.structs.replace(p, payment_method=method)
+
+
 def with_operations(p: Payment, resolve: list[Operation], insert: list[Operation]) -> Payment:
     """The payment's operation list after resolving and inserting rows."""
     done = {op.id: op for op in resolve}
@@ -164,11 +172,14 @@ def reconcile(
         current = with_operations(current, [done], [])
     if snap is not None and current.provider_reference is None:
         current = msgspec.structs.replace(current, provider_reference=snap.reference)
-    waiting = snap is not None and snap.state is ProviderState.AWAITING_CUSTOMER
-    if waiting and snap and snap.next_action and current.status is PaymentStatus.PROCESSING:
-        current = apply_action_required(current, snap.next_action)
+    if snap is not None and snap.state is ProviderState.AWAITING_CUSTOMER and snap.next_action:
+        # Still waiting on the customer, perhaps at a later step (3DS method -> challenge).
+        waiting = current.status in (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION)
+        if waiting and current.next_action != snap.next_action:
+            current = apply_action_required(current, snap.next_action)
     insert: list[Operation] = []
     if snap is not None:
         current, insert = absorb(current, snap, now, OperationSource.SYNC)
+        current = learn_card(current, snap)
     current = with_operations(current, [], insert)
     return Reconciliation(current, tuple(resolve), tuple(insert))

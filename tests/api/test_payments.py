@@ -255,5 +255,16 @@ async def test_providers_lists_bizon(client):
     providers = (await client.get("/v1/providers")).json()["data"]
     bizon = next(p for p in providers if p["name"] == "bizon")
     assert bizon["enabled"] is True
-    assert set(bizon["operations"]) >= {"authorize", "capture", "refund", "void"}
-    assert set(bizon["payment_methods"]) == {"card", "hosted_page"}
+    assert set(bizon["operations"]) == {
+        "authorize",
+        "capture",
+        "void",
+        "refund",
+        "sync",
+        "authenticate",
+        "rebill",
+        "payout",
+        "exchange_rates",
+        "health",
+    }
+    assert set(bizon["payment_methods"]) == {"card", "hosted_page", "wallet_token"}

@@ -9,7 +9,7 @@ import pytest
 from service.ledger.migrate import downgrade, upgrade_async
 from tests.datastores import create_database, drop_database
 
-TABLES = {"api_keys", "payments", "operations", "idempotency_keys"}
+TABLES = {"api_keys", "payments", "payouts", "operations", "idempotency_keys"}
 FUNCTIONS = {"operations_append_only", "operations_no_truncate", "payments_match_operations"}
 TRIGGERS = {
     "operations_append_only",
