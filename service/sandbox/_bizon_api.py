@@ -17,8 +17,8 @@ from ._bizon_input import (
     parse_pares,
     parse_timestamp,
 )
+from ._bizon_model import Operation, Order, timestamp
 from ._bizon_runtime import Call, Reply, Sandbox, json_response, orders_response, serve_api
-from ._bizon_state import Operation, Order, timestamp
 from ._bizon_views import (
     EXCHANGE_RATES,
     OPERATION_EXPANDS,

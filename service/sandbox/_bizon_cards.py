@@ -22,6 +22,7 @@ class Outcome:
 APPROVED = Outcome("authorized", "success", "00", "Approved")
 EXPIRED_CARD = Outcome("declined", "failure", "54", "Expired card")
 AUTHENTICATION_FAILED = Outcome("declined", "failure", "05", "3-D Secure authentication failed")
+DO_NOT_HONOR = Outcome("declined", "failure", "05", "Do not honor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +33,15 @@ class CardBehaviour:
         outcome: the authorization result once any 3-D Secure step has passed.
         slow: commit the result, then sleep ``slow_seconds`` before replying.
         requires_3ds: answer 201 ``prepared`` with a 3-D Secure form even without force3d.
-        fails_3ds: 3-D Secure authentication fails whatever PaRes is sent.
+        fails_3ds: 3-D Secure authentication fails whatever PaRes (or cres) is sent.
+        threeds2: ``"frictionless"`` or ``"challenge"`` for the 3-D Secure 2.0 cards.
     """
 
     outcome: Outcome = APPROVED
     slow: bool = False
     requires_3ds: bool = False
     fails_3ds: bool = False
+    threeds2: str | None = None
 
 
 DEFAULT_BEHAVIOUR = CardBehaviour()

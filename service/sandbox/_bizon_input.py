@@ -91,6 +91,10 @@ class Options:
     def has(self, flag: str) -> bool:
         return flag in self.flags
 
+    @property
+    def secure3d20_return_url(self) -> str | None:
+        return self.text.get("secure3d20_return_url")
+
 
 @dataclass(frozen=True, slots=True)
 class OrderInput:
@@ -153,7 +157,8 @@ def optional_amount(payload: dict[str, Any]) -> Decimal | None:
     return None if value is None else parse_amount(value)
 
 
-def _text(value: object, name: str, *, max_length: int = 255) -> str:
+def parse_text(value: object, name: str, *, max_length: int = 255) -> str:
+    """Check a text field (JSON numbers are accepted as their text)."""
     if isinstance(value, str):
         text = value
     elif isinstance(value, int | Decimal) and not isinstance(value, bool):
@@ -165,12 +170,14 @@ def _text(value: object, name: str, *, max_length: int = 255) -> str:
     return text
 
 
-def _optional_text(payload: dict[str, Any], key: str, prefix: str = "") -> str | None:
+def optional_text(payload: dict[str, Any], key: str, prefix: str = "") -> str | None:
+    """Return an optional text field, ``None`` when absent or null."""
     value = payload.get(key)
-    return None if value is None else _text(value, prefix + key)
+    return None if value is None else parse_text(value, prefix + key)
 
 
-def _mapping(payload: dict[str, Any], key: str) -> dict[str, Any]:
+def mapping_of(payload: dict[str, Any], key: str) -> dict[str, Any]:
+    """Return an optional JSON object field, ``{}`` when absent or null."""
     value = payload.get(key)
     if value is None:
         return {}
@@ -179,23 +186,25 @@ def _mapping(payload: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def _text_map(payload: dict[str, Any], key: str, known: frozenset[str]) -> dict[str, str]:
-    source = _mapping(payload, key)
+def text_map(payload: dict[str, Any], key: str, known: frozenset[str]) -> dict[str, str]:
+    """Return the ``known`` text fields of an optional object, others ignored."""
+    source = mapping_of(payload, key)
     return {
-        name: _text(value, f"{key}.{name}")
+        name: parse_text(value, f"{key}.{name}")
         for name, value in source.items()
         if name in known and value is not None
     }
 
 
 def _custom_fields(payload: dict[str, Any]) -> dict[str, str]:
-    source = _mapping(payload, "custom_fields")
+    source = mapping_of(payload, "custom_fields")
     if len(source) > 10:
         raise invalid("custom_fields accepts at most 10 values")
-    return {str(k): _text(v, f"custom_fields.{k}") for k, v in source.items() if v is not None}
+    return {str(k): parse_text(v, f"custom_fields.{k}") for k, v in source.items() if v is not None}
 
 
-def _flag(value: object, name: str) -> bool:
+def parse_flag(value: object, name: str) -> bool:
+    """Parse a 0/1 flag (also ``true``/``false`` and ``"0"``/``"1"``)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -206,21 +215,21 @@ def _flag(value: object, name: str) -> bool:
 
 
 def _url(value: object, name: str) -> str:
-    url = _text(value, name, max_length=2048)
+    url = parse_text(value, name, max_length=2048)
     if not url.startswith(("http://", "https://")):
         raise invalid(f"{name} must be an http(s) URL")
     return url
 
 
 def _options(payload: dict[str, Any]) -> Options:
-    source = _mapping(payload, "options")
+    source = mapping_of(payload, "options")
     flags = frozenset(
         name
         for name in _FLAG_OPTIONS
-        if source.get(name) is not None and _flag(source[name], f"options.{name}")
+        if source.get(name) is not None and parse_flag(source[name], f"options.{name}")
     )
     text = {
-        name: _text(source[name], f"options.{name}")
+        name: parse_text(source[name], f"options.{name}")
         for name in _TEXT_OPTIONS
         if source.get(name) is not None
     }
@@ -230,7 +239,8 @@ def _options(payload: dict[str, Any]) -> Options:
     return Options(flags, text.get("return_url"), text.get("terminal") or None, text)
 
 
-def _currency(payload: dict[str, Any]) -> str:
+def parse_currency(payload: dict[str, Any]) -> str:
+    """Return ``currency`` (an ISO 4217 code), ``"USD"`` when absent."""
     value = payload.get("currency")
     if value is None:
         return "USD"
@@ -239,10 +249,11 @@ def _currency(payload: dict[str, Any]) -> str:
     return value
 
 
-def _location(payload: dict[str, Any], *, required: bool) -> dict[str, str]:
+def parse_location(payload: dict[str, Any], *, required: bool) -> dict[str, str]:
+    """Validate ``location``; with ``required`` it must hold a valid ``ip``."""
     if required and not isinstance(payload.get("location"), dict):
         raise invalid("location is required")
-    location = _text_map(payload, "location", LOCATION_FIELDS)
+    location = text_map(payload, "location", LOCATION_FIELDS)
     if "ip" not in location:
         if required:
             raise invalid("location.ip is required")
@@ -258,22 +269,23 @@ def parse_order(payload: dict[str, Any], *, card_present: bool) -> OrderInput:
     """Validate the order-level fields of ``/orders/create`` or ``/orders/authorize``."""
     if payload.get("amount") is None:
         raise invalid("amount is required")
-    _text_map(payload, "recurring_details", RECURRING_FIELDS)
+    text_map(payload, "recurring_details", RECURRING_FIELDS)
     return OrderInput(
         amount=parse_amount(payload["amount"]),
-        currency=_currency(payload),
-        merchant_order_id=_optional_text(payload, "merchant_order_id"),
-        segment=_optional_text(payload, "segment"),
-        description=_optional_text(payload, "description"),
-        client=_text_map(payload, "client", CLIENT_FIELDS),
-        location=_location(payload, required=card_present),
+        currency=parse_currency(payload),
+        merchant_order_id=optional_text(payload, "merchant_order_id"),
+        segment=optional_text(payload, "segment"),
+        description=optional_text(payload, "description"),
+        client=text_map(payload, "client", CLIENT_FIELDS),
+        location=parse_location(payload, required=card_present),
         custom_fields=_custom_fields(payload),
         options=_options(payload),
-        secure3d=_text_map(payload, "secure3d", SECURE3D_FIELDS) if card_present else {},
+        secure3d=text_map(payload, "secure3d", SECURE3D_FIELDS) if card_present else {},
     )
 
 
-def _digits(value: object, name: str, lengths: range) -> str:
+def parse_digits(value: object, name: str, lengths: range) -> str:
+    """Check a string (or integer) of digits whose length is in ``lengths``."""
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(text, str) or not _DIGITS.fullmatch(text) or len(text) not in lengths:
         low, high = lengths.start, lengths.stop - 1
@@ -282,42 +294,60 @@ def _digits(value: object, name: str, lengths: range) -> str:
     return text
 
 
-def _required(source: dict[str, Any], key: str, name: str) -> object:
+def required_value(source: dict[str, Any], key: str, name: str) -> object:
+    """Return ``source[key]``, refusing a missing, null or empty value."""
     value = source.get(key)
     if value is None or value == "":
         raise invalid(f"{name} is required")
     return value
 
 
-def parse_card(pan: object, card: object) -> CardInput:
-    """Validate a PAN and the ``card`` object (cvv, holder, expiration month and year)."""
+def parse_pan(pan: object) -> str:
+    """Validate a card number: 13-19 digits passing the Luhn check."""
     if pan is None or pan == "":
         raise invalid("pan is required")
     if not isinstance(pan, str) or not _DIGITS.fullmatch(pan) or not 13 <= len(pan) <= 19:
         raise invalid("pan must be a string of 13-19 digits")
     if not luhn_valid(pan):
         raise invalid("pan fails the Luhn check")
-    if not isinstance(card, dict):
-        raise invalid("card is required" if card is None else "card must be an object")
-    _digits(_required(card, "cvv", "card.cvv"), "card.cvv", range(3, 5))
-    holder = _required(card, "holder", "card.holder")
+    return pan
+
+
+def card_fields(card: dict[str, Any], *, cvv_required: bool) -> tuple[str, int, int]:
+    """Validate a ``card`` object; return (holder, expiration month, expiration year).
+
+    The holder and the expiration date are required; the CVV too when ``cvv_required``,
+    else it is only checked when present. The CVV is never returned (never stored).
+    """
+    if cvv_required or card.get("cvv") not in (None, ""):
+        parse_digits(required_value(card, "cvv", "card.cvv"), "card.cvv", range(3, 5))
+    holder = required_value(card, "holder", "card.holder")
     if not isinstance(holder, str) or not 2 <= len(holder.strip()) <= 40:
         raise invalid("card.holder must be 2-40 characters")
     month = int(
-        _digits(
-            _required(card, "expiration_month", "card.expiration_month"),
+        parse_digits(
+            required_value(card, "expiration_month", "card.expiration_month"),
             "card.expiration_month",
             range(1, 3),
         )
     )
     if not 1 <= month <= 12:
         raise invalid("card.expiration_month must be between 1 and 12")
-    year = _digits(
-        _required(card, "expiration_year", "card.expiration_year"),
+    year = parse_digits(
+        required_value(card, "expiration_year", "card.expiration_year"),
         "card.expiration_year",
         range(4, 5),
     )
-    return CardInput(pan, holder.strip(), month, int(year))
+    return holder.strip(), month, int(year)
+
+
+def parse_card(pan: object, card: object) -> CardInput:
+    """Validate a PAN and the ``card`` object (cvv, holder, expiration month and year)."""
+    number = parse_pan(pan)
+    if not isinstance(card, dict):
+        raise invalid("card is required" if card is None else "card must be an object")
+    holder, month, year = card_fields(card, cvv_required=True)
+    return CardInput(number, holder, month, year)
 
 
 def parse_pares(payload: dict[str, Any]) -> str:
@@ -325,7 +355,7 @@ def parse_pares(payload: dict[str, Any]) -> str:
     value = payload.get("PaRes")
     if value is None or value == "":
         raise invalid("PaRes is required")
-    return _text(value, "PaRes", max_length=20000)
+    return parse_text(value, "PaRes", max_length=20000)
 
 
 def parse_list(raw: str | None, name: str, allowed: frozenset[str] | None) -> frozenset[str]:

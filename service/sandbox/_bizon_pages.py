@@ -1,4 +1,7 @@
-"""Browser pages of the Bizon sandbox: the hosted payment page, a toy ACS and the TermUrl.
+"""Browser pages of the Bizon sandbox: the hosted payment page, toy ACSes and the TermUrl.
+
+The 3-D Secure 1 ACS is ``GET /acs/{id}``; the 3-D Secure 2.0 ones are the 3DS Method page
+``/acs20/method/{id}`` and the challenge page ``/acs20/challenge/{id}`` (GET or POST).
 
 They take no Basic auth (a cardholder's browser calls them), are not written to the request
 log and are not subject to injected faults.
@@ -13,12 +16,13 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, route
 from litestar.params import FromPath
 
 from ._bizon_input import SandboxError, parse_card
+from ._bizon_model import Order, form_html
 from ._bizon_runtime import Sandbox, sandbox_of
-from ._bizon_state import Order
+from ._bizon_threeds2 import CHALLENGE, challenge_result
 from ._bizon_views import money
 
 AnyRequest = Request[Any, Any, Any]
@@ -81,6 +85,10 @@ def _not_found() -> Response[str]:
     return _page("Order not found", "<p>No such order.</p>", 404)
 
 
+def _nothing_to_authenticate(order: Order) -> Response[str]:
+    return _page("Nothing to authenticate", f"<p>Order status {order.status}.</p>", 409)
+
+
 @get("/pay/{order_id:str}")
 async def pay_page(request: AnyRequest, order_id: FromPath[str]) -> Response[str]:
     """Show the card form of a ``new`` hosted order (or its result once processed)."""
@@ -116,8 +124,8 @@ async def acs_page(request: AnyRequest, order_id: FromPath[str]) -> Response[str
     order = sandbox_of(request).state.orders.get(order_id)
     if order is None:
         return _not_found()
-    if order.form3d is None:
-        return _page("Nothing to authenticate", f"<p>Order status {order.status}.</p>", 409)
+    if order.form3d is None or "TermUrl" not in order.form3d:
+        return _nothing_to_authenticate(order)
     form = order.form3d
     body = (
         f'<form method="post" action="{escape(form["TermUrl"])}">'
@@ -149,4 +157,55 @@ async def complete_secure3d(request: AnyRequest) -> Response[str]:
     return await _after_authorization(sandbox, order)
 
 
-PAGE_ROUTES = (pay_page, pay_submit, acs_page, complete_secure3d)
+@route("/acs20/method/{order_id:str}", http_method=["GET", "POST"])
+async def acs20_method_page(request: AnyRequest, order_id: FromPath[str]) -> Response[str]:
+    """The toy 3DS Method URL: a tiny page that changes nothing (the merchant resumes)."""
+    order = sandbox_of(request).state.orders.get(order_id)
+    if order is None:
+        return _not_found()
+    return _page("3DS Method", f'<p id="order-id">{order.id}</p><p>3DS Method done.</p>')
+
+
+def _challenge_buttons(sandbox: Sandbox, order: Order) -> Response[str]:
+    body = (
+        f'<form method="post" action="{escape(sandbox.public_url)}/acs20/challenge/{order.id}">'
+        '<button name="transStatus" value="Y">Authenticate</button> '
+        '<button name="transStatus" value="N">Fail</button></form>'
+    )
+    return _page("3-D Secure 2.0 challenge", body)
+
+
+@route("/acs20/challenge/{order_id:str}", http_method=["GET", "POST"])
+async def acs20_challenge_page(request: AnyRequest, order_id: FromPath[str]) -> Response[str]:
+    """A toy 3-D Secure 2.0 ACS challenge.
+
+    Without ``transStatus`` (the browser arriving with ``creq``) it shows two buttons;
+    with ``transStatus`` Y or N it answers the auto-submitting form posting ``cres`` and
+    ``threeDSSessionData`` to the order's ``options.secure3d20_return_url``. It changes no
+    state: the merchant then calls ``/orders/{id}/complete3d20`` with the ``cres``.
+    """
+    form = _form(await request.body()) if request.method == "POST" else {}
+    sandbox = sandbox_of(request)
+    order = sandbox.state.orders.get(order_id)
+    if order is None:
+        return _not_found()
+    return_url = order.data.options.secure3d20_return_url
+    if order.threeds2_step != CHALLENGE or not return_url:
+        return _nothing_to_authenticate(order)
+    choice = form.get("transStatus", "")
+    if not choice:
+        return _challenge_buttons(sandbox, order)
+    if choice not in ("Y", "N"):
+        return _page("Bad request", "<p>transStatus must be Y or N.</p>", 400)
+    fields = {"action": return_url, "method": "POST"} | challenge_result(order, choice)
+    return _page("3-D Secure 2.0 result", form_html(fields))
+
+
+PAGE_ROUTES = (
+    pay_page,
+    pay_submit,
+    acs_page,
+    complete_secure3d,
+    acs20_method_page,
+    acs20_challenge_page,
+)

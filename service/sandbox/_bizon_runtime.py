@@ -21,7 +21,8 @@ from litestar.exceptions import HTTPException
 from ._bizon_cards import CardBehaviour
 from ._bizon_faults import Fault, FaultBook, RequestLog
 from ._bizon_input import SandboxError, decode_object
-from ._bizon_state import BizonState, Order
+from ._bizon_model import Order
+from ._bizon_state import BizonState
 from ._bizon_views import order_view
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 STATE_KEY = "bizon_sandbox"
 _JSON = "application/json"
-_NOT_API_PREFIXES = ("/_sandbox", "/pay/", "/acs/", "/complete/secure3d")
+_NOT_API_PREFIXES = ("/_sandbox", "/pay/", "/acs/", "/acs20/", "/complete/secure3d")
 _UNAUTHORIZED = SandboxError(401, "auth", "Missing or invalid Basic credentials")
 _AUTH_CHALLENGE = {"WWW-Authenticate": 'Basic realm="bizon-sandbox"'}
 

@@ -10,10 +10,7 @@ import base64
 import ipaddress
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
-from html import escape
 
 from ._bizon_cards import (
     AUTHENTICATION_FAILED,
@@ -21,12 +18,21 @@ from ._bizon_cards import (
     EXPIRED_CARD,
     CardBehaviour,
     Outcome,
-    card_brand,
 )
 from ._bizon_input import CardInput, OrderInput, SandboxError, invalid
+from ._bizon_input_ops import Cres
+from ._bizon_model import (
+    Operation,
+    Order,
+    form_html,
+    new_auth_code,
+    not_allowed,
+    record_card,
+    timestamp,
+)
+from ._bizon_threeds2 import authenticate, frictionless, issue_challenge, prepare_method
 
-ZERO = Decimal("0.00")
-_AUTH_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+_THREEDS2_PENDING = "Order is waiting for 3-D Secure 2.0: complete it with complete3d20"
 
 
 def _is_ip(text: str) -> bool:
@@ -35,73 +41,6 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def timestamp() -> str:
-    """Return the current UTC time the way Bizon writes it: ``YYYY-MM-DD HH:MM:SS``."""
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-@dataclass(slots=True)
-class Operation:
-    seq: int
-    order_id: str
-    type: str
-    status: str
-    amount: Decimal
-    currency: str
-    created: str
-    iso_response_code: str
-    iso_message: str
-    auth_code: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CardRecord:
-    """What is kept of a card: never the full PAN nor the CVV."""
-
-    masked_pan: str
-    bin: str
-    type: str
-    subtype: str
-    holder: str
-    expiration: str
-    behaviour: CardBehaviour
-
-
-@dataclass(slots=True)
-class Order:
-    id: str
-    seq: int
-    data: OrderInput
-    hosted: bool
-    created: str
-    updated: str
-    status: str = "new"
-    location: dict[str, str] = field(default_factory=dict)
-    card: CardRecord | None = None
-    secure3d: dict[str, str] = field(default_factory=dict)
-    form3d: dict[str, str] | None = None
-    auth_code: str | None = None
-    amount_charged: Decimal = ZERO
-    amount_refunded: Decimal = ZERO
-    operations: list[Operation] = field(default_factory=list)
-
-    @property
-    def amount(self) -> Decimal:
-        return self.data.amount
-
-    @property
-    def descriptor(self) -> str:
-        return f"BIZON-SANDBOX/{self.data.options.terminal or 'TERM'}"
-
-    def slow_reply(self) -> bool:
-        """Tell whether the reply to the authorization just processed must be late."""
-        return self.card is not None and self.card.behaviour.slow and self.status != "prepared"
-
-
-def _not_allowed(order: Order, operation: str) -> SandboxError:
-    return SandboxError(409, "state", f"Order status '{order.status}' does not allow {operation}")
 
 
 class BizonState:
@@ -139,16 +78,18 @@ class BizonState:
 
     # ---- creating ------------------------------------------------------------------------
 
-    def _next_seq(self) -> int:
+    def next_seq(self) -> int:
+        """Return the next sequence number (orders and operations share it)."""
         self._seq += 1
         return self._seq
 
-    def _new_order(self, data: OrderInput, *, hosted: bool) -> Order:
+    def new_order(self, data: OrderInput, *, hosted: bool = False) -> Order:
+        """Create and index an order in status ``new``."""
         order_id = str(10**16 + secrets.randbelow(9 * 10**16))
         while order_id in self.orders:
             order_id = str(10**16 + secrets.randbelow(9 * 10**16))
         now = timestamp()
-        order = Order(order_id, self._next_seq(), data, hosted, now, now)
+        order = Order(order_id, self.next_seq(), data, hosted, now, now)
         order.location = dict(data.location)
         order.secure3d = dict(data.secure3d)
         self.orders[order_id] = order
@@ -158,11 +99,11 @@ class BizonState:
 
     def create_hosted(self, data: OrderInput) -> Order:
         """Create a ``new`` order waiting for the cardholder on the hosted page."""
-        return self._new_order(data, hosted=True)
+        return self.new_order(data, hosted=True)
 
     def authorize(self, data: OrderInput, card: CardInput) -> Order:
         """Create an order and authorize the card (or prepare 3-D Secure)."""
-        order = self._new_order(data, hosted=False)
+        order = self.new_order(data, hosted=False)
         self._process_card(order, card)
         return order
 
@@ -174,25 +115,29 @@ class BizonState:
 
     # ---- authorization -------------------------------------------------------------------
 
+    def behaviour_of(self, pan: str) -> CardBehaviour:
+        """Return how the sandbox treats a card number (the test-card table)."""
+        return self._cards.get(pan, DEFAULT_BEHAVIOUR)
+
     def _process_card(self, order: Order, card: CardInput) -> None:
-        behaviour = self._cards.get(card.pan, DEFAULT_BEHAVIOUR)
-        brand, subtype = card_brand(card.pan)
-        order.card = CardRecord(
-            masked_pan=f"{card.pan[:6]}****{card.pan[-4:]}",
-            bin=card.pan[:6],
-            type=brand,
-            subtype=subtype,
-            holder=card.holder,
-            expiration=f"{card.expiration_month}/{card.expiration_year % 100:02d}",
-            behaviour=behaviour,
+        behaviour = self.behaviour_of(card.pan)
+        order.card = record_card(
+            card.pan, behaviour, card.holder, card.expiration_month, card.expiration_year
         )
-        today = datetime.now(UTC)
-        if (card.expiration_year, card.expiration_month) < (today.year, today.month):
-            self._finish_authorization(order, EXPIRED_CARD)
-        elif order.data.options.has("force3d") or behaviour.requires_3ds:
-            self._prepare_3ds(order, "force3d" if order.data.options.has("force3d") else "card")
+        options = order.data.options
+        if order.card.expired():
+            self.finish_authorization(order, EXPIRED_CARD)
+        elif behaviour.threeds2 == "frictionless":
+            frictionless(order)
+            self.finish_authorization(order, behaviour.outcome)
+        elif (
+            behaviour.threeds2 == "challenge" and options.secure3d20_return_url and not order.hosted
+        ):
+            prepare_method(order, self._public_url)
+        elif options.has("force3d") or behaviour.requires_3ds:
+            self._prepare_3ds(order, "force3d" if options.has("force3d") else "card")
         else:
-            self._finish_authorization(order, behaviour.outcome)
+            self.finish_authorization(order, behaviour.outcome)
 
     def _prepare_3ds(self, order: Order, reason: str) -> None:
         return_url = order.data.options.return_url
@@ -214,32 +159,48 @@ class BizonState:
     def complete(self, order: Order, pares: str) -> None:
         """Finish a 3-D Secure 1 authentication with the PaRes the ACS produced."""
         if order.status == "new":
-            raise _not_allowed(order, "complete")
+            raise not_allowed(order, "complete")
         if order.status != "prepared" or order.card is None:
             raise SandboxError(409, "state", "Order already completed")
+        if order.threeds2_step is not None:
+            raise SandboxError(409, "state", _THREEDS2_PENDING)
         order.form3d = None
         behaviour = order.card.behaviour
         if pares == "FAIL" or behaviour.fails_3ds:
-            order.secure3d.update({"scenario": "full", "authorization_status": "N", "eci": "07"})
-            self._finish_authorization(order, AUTHENTICATION_FAILED)
+            order.secure3d.update(
+                {"version": "1", "scenario": "full", "authorization_status": "N", "eci": "07"}
+            )
+            self.finish_authorization(order, AUTHENTICATION_FAILED)
             return
-        order.secure3d.update({"scenario": "full", "authorization_status": "Y", "eci": "05"})
-        self._finish_authorization(order, behaviour.outcome)
+        order.secure3d.update(
+            {"version": "1", "scenario": "full", "authorization_status": "Y", "eci": "05"}
+        )
+        self.finish_authorization(order, behaviour.outcome)
 
-    def _finish_authorization(self, order: Order, outcome: Outcome) -> None:
+    def resume(self, order: Order) -> None:
+        """Continue after the 3DS Method step: issue the 3-D Secure 2.0 challenge form."""
+        issue_challenge(order, self._public_url)
+
+    def complete3d20(self, order: Order, cres: Cres) -> None:
+        """Finish a 3-D Secure 2.0 challenge with the ACS's ``cres``."""
+        self.finish_authorization(order, authenticate(order, cres))
+
+    def finish_authorization(self, order: Order, outcome: Outcome) -> None:
+        """Record the authorize operation (and the charge with auto_charge)."""
         if outcome.approved:
-            order.auth_code = "".join(secrets.choice(_AUTH_CODE_ALPHABET) for _ in range(6))
-        self._record(order, "authorize", order.amount, outcome)
+            order.auth_code = new_auth_code()
+        self.record(order, "authorize", order.amount, outcome)
         order.status = outcome.order_status
         if outcome.approved and order.data.options.has("auto_charge"):
             self._charge(order, order.amount)
 
-    def _record(
+    def record(
         self, order: Order, kind: str, amount: Decimal, outcome: Outcome | None = None
     ) -> None:
+        """Append an operation (``success`` "00" unless an outcome is given) to the order."""
         outcome = outcome or _SUCCESS
         operation = Operation(
-            seq=self._next_seq(),
+            seq=self.next_seq(),
             order_id=order.id,
             type=kind,
             status=outcome.operation_status,
@@ -257,14 +218,14 @@ class BizonState:
     # ---- money movements -----------------------------------------------------------------
 
     def _charge(self, order: Order, amount: Decimal) -> None:
-        self._record(order, "charge", amount)
+        self.record(order, "charge", amount)
         order.amount_charged = amount
         order.status = "charged"
 
     def charge(self, order: Order, amount: Decimal | None) -> None:
         """Charge an authorized order once, fully or partially."""
         if order.status != "authorized":
-            raise _not_allowed(order, "charge")
+            raise not_allowed(order, "charge")
         amount = order.amount if amount is None else amount
         if amount > order.amount:
             raise invalid(f"amount {amount} exceeds the authorized amount {order.amount}")
@@ -273,21 +234,21 @@ class BizonState:
     def reverse(self, order: Order) -> None:
         """Cancel the authorization of an authorized order."""
         if order.status != "authorized":
-            raise _not_allowed(order, "reverse")
-        self._record(order, "reverse", order.amount)
+            raise not_allowed(order, "reverse")
+        self.record(order, "reverse", order.amount)
         order.status = "reversed"
 
     def refund(self, order: Order, amount: Decimal | None, operation: str = "refund") -> None:
         """Refund part or all of what is left of the charged amount."""
         if order.status not in ("charged", "refunded"):
-            raise _not_allowed(order, operation)
+            raise not_allowed(order, operation)
         remaining = order.amount_charged - order.amount_refunded
         if remaining <= 0:
             raise SandboxError(409, "state", "Order has nothing left to refund")
         amount = remaining if amount is None else amount
         if amount > remaining:
             raise invalid(f"amount {amount} exceeds the refundable amount {remaining}")
-        self._record(order, "refund", amount)
+        self.record(order, "refund", amount)
         order.amount_refunded += amount
         order.status = "refunded"
 
@@ -299,17 +260,8 @@ class BizonState:
             self.refund(order, amount, operation="cancel")
 
     def form3d_html(self, order: Order) -> str:
-        """Render the auto-submitting 3-D Secure form, as the doc's ``form3d_html``."""
-        form = order.form3d or {}
-        fields = "".join(
-            f'<input type="hidden" name="{name}" value="{escape(form[name])}">'
-            for name in ("MD", "PaReq", "TermUrl")
-        )
-        return (
-            f'<form id="form3d" method="{form.get("method", "GET")}" '
-            f'action="{escape(form.get("action", ""))}">{fields}</form>'
-            "<script>window.onload = function() {document.forms['form3d'].submit();}</script>"
-        )
+        """Render the order's current auto-submitting 3-D Secure form (``form3d_html``)."""
+        return form_html(order.form3d or {})
 
 
 _SUCCESS = Outcome("", "success", "00", "Approved")

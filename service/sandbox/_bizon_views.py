@@ -13,11 +13,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ._bizon_input import CENT
-from ._bizon_state import Operation, Order
+from ._bizon_model import CardRecord, Operation, Order
 
 # The doc's examples (9.99 -> fee 0.30, 1.99 -> fee 0.06) fit a 3 % fee on charges.
 _FEE_RATE = Decimal("0.03")
 _ZERO = "0.00"
+_OUTGOING = frozenset({"refund", "credit", "chargeback"})  # money going back to the card
 ORDER_EXPANDS = frozenset(
     {
         "card",
@@ -49,7 +50,7 @@ def _cashflow(operation: Operation) -> dict[str, str]:
     if operation.status == "success" and operation.type == "charge":
         fee = (operation.amount * _FEE_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
         amount, incoming = operation.amount, operation.amount - fee
-    elif operation.status == "success" and operation.type == "refund":
+    elif operation.status == "success" and operation.type in _OUTGOING:
         amount = incoming = -operation.amount
     return {
         "amount": money(amount),
@@ -106,17 +107,17 @@ def _summary(order: Order) -> dict[str, Any]:
     return view
 
 
+def _card_view(card: CardRecord | None) -> dict[str, str]:
+    if card is None:
+        return {}
+    view = {"subtype": card.subtype, "type": card.type, "expiration": card.expiration}
+    return view if card.holder is None else {"holder": card.holder} | view
+
+
 def _expansions(order: Order) -> dict[str, Any]:
     card = order.card
     return {
-        "card": {}
-        if card is None
-        else {
-            "holder": card.holder,
-            "subtype": card.subtype,
-            "type": card.type,
-            "expiration": card.expiration,
-        },
+        "card": _card_view(card),
         "client": dict(order.data.client),
         "location": dict(order.location),
         "custom_fields": dict(order.data.custom_fields),

@@ -14,50 +14,20 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from service.sandbox.bizon import BizonSandboxConfig, create_bizon_sandbox
-
-PUBLIC_URL = "http://bizon.test"
-APPROVED = "4111111111111111"
-SLOW = "4000000000000259"
-THREE_DS = "4000000000003063"
-THREE_DS_FAILS = "4000008400001629"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_bizon_sandbox(BizonSandboxConfig(public_url=PUBLIC_URL, slow_seconds=0.2))
-    async with AsyncTestClient(app=app) as test_client:
-        test_client.auth = ("sandbox", "sandbox")
-        test_client.follow_redirects = False
-        yield test_client
-
-
-CARD = {"cvv": "123", "holder": "John Smith", "expiration_month": 12, "expiration_year": 2035}
-EXPIRED = CARD | {"expiration_month": "01", "expiration_year": "2020"}
-
-
-def card_body(pan: str = APPROVED, **fields: Any) -> dict[str, Any]:
-    return {"amount": "9.99", "pan": pan, "card": CARD, "location": {"ip": "6.6.6.6"}} | fields
-
-
-async def authorize(client: AsyncTestClient[Any], **fields: Any) -> dict[str, Any]:
-    response = await client.post("/orders/authorize", json=card_body(**fields))
-    assert response.status_code in (200, 201), response.text
-    return response.json()["orders"][0]
-
-
-async def put(client: AsyncTestClient[Any], order_id: str, action: str, **body: Any) -> Any:
-    return await client.put(f"/orders/{order_id}/{action}", json=body or None)
-
-
-def order_of(response: Any) -> dict[str, Any]:
-    return response.json()["orders"][0]
-
-
-def assert_error(response: Any, status: int, failure_type: str, fragment: str = "") -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["failure_type"] == failure_type
-    assert fragment in body["failure_message"]
+from tests.sandbox.helpers import (
+    APPROVED,
+    CARD,
+    EXPIRED,
+    PUBLIC_URL,
+    SLOW,
+    THREE_DS,
+    THREE_DS_FAILS,
+    assert_error,
+    authorize,
+    card_body,
+    order_of,
+    put,
+)
 
 
 async def test_ping_and_exchange_rates(client: AsyncTestClient[Any]) -> None:
@@ -301,6 +271,13 @@ async def test_3ds_prepared_then_completed(
     assert form["TermUrl"] == "http://shop.test/3ds"
     assert base64.b64decode(form["MD"]).decode() == order["id"]
     assert 'id="form3d"' in order["form3d_html"]
+    assert order["secure3d"] == {
+        "reason": "force3d" if pan == APPROVED else "card",
+        "scenario": "unknown",
+        "version": "1",
+    }
+    shown = order_of(await client.get(f"/orders/{order['id']}"))  # a sync sees the next step
+    assert (shown["form3d"], shown["form3d_html"]) == (form, order["form3d_html"])
     acs = await client.get(f"/acs/{order['id']}", auth=None)
     assert acs.status_code == 200
     assert 'value="FAIL"' in acs.text
@@ -309,7 +286,9 @@ async def test_3ds_prepared_then_completed(
     assert completed.status_code == 200
     assert (done["status"], done["amount_charged"]) == ("charged", "9.99")
     assert "form3d" not in done
-    assert done["secure3d"]["authorization_status"] == "Y"
+    secure3d = done["secure3d"]
+    assert (secure3d["authorization_status"], secure3d["version"]) == ("Y", "1")
+    assert (secure3d["scenario"], secure3d["eci"]) == ("full", "05")
     again = await client.post(f"/orders/{order['id']}/complete", json={"PaRes": "ok"})
     assert_error(again, 409, "state", "Order already completed")
 
@@ -324,6 +303,14 @@ async def test_3ds_failure(client: AsyncTestClient[Any], pan: str, pares: str) -
     done = response.json()["orders"][0]
     assert done["status"] == "declined"
     assert [(op["type"], op["status"]) for op in done["operations"]] == [("authorize", "failure")]
+    operation = done["operations"][0]
+    assert (operation["iso_response_code"], operation["iso_message"]) == (
+        "05",
+        "3-D Secure authentication failed",
+    )
+    assert (done["secure3d"]["authorization_status"], done["secure3d"]["version"]) == ("N", "1")
+    again = await client.post(f"/orders/{done['id']}/complete", json={"PaRes": "ok"})
+    assert_error(again, 409, "state", "Order already completed")
 
 
 async def test_3ds_in_the_browser_from_the_hosted_page(client: AsyncTestClient[Any]) -> None:
