@@ -142,3 +142,38 @@ async def test_logs_never_carry_card_data_or_keys(client, api_key, capfd):
     assert '"987"' not in logs  # the CVV,
     assert api_key not in logs  # or the API key
     assert "test-secret" not in logs
+
+
+async def test_pan_and_cvv_are_never_stored(client, database_url):
+    import asyncpg
+
+    body = card_payment("4242424242424242")
+    body["payment_method"]["card"]["cvv"] = "8642"
+    created = (await client.post("/v1/payments", json=body, headers=idem())).json()
+    rebill = {"cvv": "8642", "customer": {"ip": "1.1.1.1"}}
+    child = (
+        await client.post(f"/v1/payments/{created['id']}/rebill", json=rebill, headers=idem())
+    ).json()
+    ids = [created["id"], child["id"]]
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = [
+            *await conn.fetch("SELECT p::text AS t FROM payments p WHERE id = ANY($1)", ids),
+            *await conn.fetch(
+                "SELECT o::text AS t FROM operations o WHERE payment_id = ANY($1)", ids
+            ),
+            *await conn.fetch(
+                "SELECT convert_from(response_body, 'UTF8') AS t FROM idempotency_keys"
+                " WHERE resource_id = ANY($1)",
+                ids,
+            ),
+        ]
+    finally:
+        await conn.close()
+    dump = "\n".join(row["t"] for row in rows)
+    assert created["id"] in dump
+    assert child["id"] in dump
+    assert "4242424242424242" not in dump  # never the PAN...
+    assert "cvv" not in dump.lower()  # ...nor the CVV, under any name
+    assert '"8642"' not in dump
+    assert '"first6": "424242"' in dump or '"first6":"424242"' in dump  # first6/last4 only

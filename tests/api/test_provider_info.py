@@ -20,7 +20,9 @@ async def test_exchange_rates_are_decimal_strings_and_cached(client, sandbox):
     assert body["provider"] == "bizon"
     usd = next(r for r in body["data"] if (r["base"], r["quote"]) == ("EUR", "USD"))
     assert usd["rate"] == "1.145036"  # exactly as published: never a float
-    filtered = (await client.get("/v1/exchange-rates", params={"base": "EUR", "quote": "USD"})).json()
+    filtered = (
+        await client.get("/v1/exchange-rates", params={"base": "EUR", "quote": "USD"})
+    ).json()
     assert filtered["data"] == [usd]
     after = await _hits(sandbox, "/exchange_rates/") + await _hits(sandbox, "/exchange_rates")
     assert after - before <= 1  # the second call came from the cache

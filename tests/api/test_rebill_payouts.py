@@ -23,7 +23,11 @@ async def test_rebill_makes_a_linked_payment_and_captures_it(client, sandbox):
     assert child["id"] != parent["id"]
     assert child["parent_payment_id"] == parent["id"]
     assert child["provider_reference"] != parent["provider_reference"]
-    assert (child["status"], child["amount_captured"], child["currency"]) == ("captured", 999, "USD")
+    assert (child["status"], child["amount_captured"], child["currency"]) == (
+        "captured",
+        999,
+        "USD",
+    )
     assert [op["type"] for op in child["operations"]] == ["authorize", "capture"]
     assert child["payment_method"]["card"]["last4"] == "1111"
     rows = (await sandbox.get("/_sandbox/requests")).json()["requests"]
@@ -50,8 +54,12 @@ async def test_rebill_is_idempotent(client):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"customer": {"ip": "8.8.8.8"}}, "cvv"), ({"cvv": "123"}, "customer.ip"),
-     (REBILL | {"currency": "EUR"}, "currency"), (REBILL | {"amount": "1"}, "amount")],
+    [
+        ({"customer": {"ip": "8.8.8.8"}}, "cvv"),
+        ({"cvv": "123"}, "customer.ip"),
+        (REBILL | {"currency": "EUR"}, "currency"),
+        (REBILL | {"amount": "1"}, "amount"),
+    ],
 )
 async def test_rebill_validation(client, body, field):
     parent = await _captured(client)
@@ -102,7 +110,11 @@ async def test_payout_to_a_card_number(client):
     payout = (await _payout(client, {"type": "card", "card": card}, provider="bizon")).json()
     assert payout["status"] == "succeeded"
     assert payout["destination"]["card"] == {
-        "first6": "555555", "last4": "4444", "brand": "mastercard", "exp_month": 1, "exp_year": 2031,
+        "first6": "555555",
+        "last4": "4444",
+        "brand": "mastercard",
+        "exp_month": 1,
+        "exp_year": 2031,
     }
 
 
@@ -124,8 +136,11 @@ async def test_payout_from_an_uncaptured_payment_is_refused(client):
 
 @pytest.mark.parametrize(
     "destination",
-    [{"type": "card", "card": {"number": "4111111111111112"}}, {"type": "iban", "iban": "x"},
-     {"type": "card"}],
+    [
+        {"type": "card", "card": {"number": "4111111111111112"}},
+        {"type": "iban", "iban": "x"},
+        {"type": "card"},
+    ],
 )
 async def test_payout_validation(client, destination):
     response = await _payout(client, destination)
@@ -134,7 +149,9 @@ async def test_payout_validation(client, destination):
 
 async def test_payouts_need_their_scope(service_url, key_factory):
     key = await key_factory("payments:read", "payments:write")
-    async with httpx.AsyncClient(base_url=service_url, headers={"Authorization": f"Bearer {key}"}) as c:
+    async with httpx.AsyncClient(
+        base_url=service_url, headers={"Authorization": f"Bearer {key}"}
+    ) as c:
         response = await _payout(c, {"type": "card", "card": {"number": "4111111111111111"}})
         assert (response.status_code, response.json()["code"]) == (403, "forbidden")
         assert (await c.get("/v1/payouts/po_x")).status_code == 403
@@ -145,7 +162,9 @@ async def test_payout_timeout_stays_processing_until_sync(client, sandbox):
         "/_sandbox/faults",
         json={"method": "POST", "path_prefix": "/orders/credit", "delay_seconds": 1.0, "times": 1},
     )
-    payout = (await _payout(client, {"type": "card", "card": {"number": "4111111111111111"}})).json()
+    payout = (
+        await _payout(client, {"type": "card", "card": {"number": "4111111111111111"}})
+    ).json()
     assert payout["status"] == "processing"
     assert payout["operations"][0]["status"] == "pending"
     await asyncio.sleep(1.0)
@@ -153,4 +172,7 @@ async def test_payout_timeout_stays_processing_until_sync(client, sandbox):
     assert synced["status"] == "succeeded"
     assert synced["provider_reference"]
     rows = (await sandbox.get("/_sandbox/requests")).json()["requests"]
-    assert sum(1 for r in rows if r.get("merchant_order_id") == payout["id"] and r["method"] == "POST") == 1
+    assert (
+        sum(1 for r in rows if r.get("merchant_order_id") == payout["id"] and r["method"] == "POST")
+        == 1
+    )

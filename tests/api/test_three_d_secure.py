@@ -69,7 +69,9 @@ async def test_force3d_option_and_merchant_3ds_data(client, sandbox_url):
 
     body = card_payment(APPROVED)
     body["payment_method"]["card"]["three_d_secure"] = {
-        "cavv": "AAABCBVRA2EYZXQBV1EDAAAAAAA=", "eci": "05", "xid": "8Rg2xYbxLUGsfZlkoh1JxAQFBM=",
+        "cavv": "AAABCBVRA2EYZXQBV1EDAAAAAAA=",
+        "eci": "05",
+        "xid": "8Rg2xYbxLUGsfZlkoh1JxAQFBM=",
         "ds_trans_id": "Rcm70YAaT/7SZnqVGFQkm/NJnbQ=",
     }
     payment = (await create(client, body)).json()
@@ -108,7 +110,9 @@ async def _challenge(client: httpx.AsyncClient, sandbox_url: str, status: str) -
 
     # The cardholder's browser at the ACS: it posts the cres to our return URL.
     async with httpx.AsyncClient() as browser:
-        page = await browser.post(challenge["url"], data={**challenge["fields"], "transStatus": status})
+        page = await browser.post(
+            challenge["url"], data={**challenge["fields"], "transStatus": status}
+        )
     assert page.status_code == 200
     assert RETURN in page.text
     cres = _field(page.text, "cres")
@@ -144,7 +148,12 @@ async def test_authenticate_needs_exactly_one_answer(client, body, status):
 
 
 async def test_authenticating_a_hosted_page_is_invalid_state(client):
-    body = {"amount": 100, "currency": "USD", "provider": "bizon", "payment_method": {"type": "hosted_page"}}
+    body = {
+        "amount": 100,
+        "currency": "USD",
+        "provider": "bizon",
+        "payment_method": {"type": "hosted_page"},
+    }
     created = (await create(client, body)).json()
     response = await act(client, created["id"], "authenticate", {"pares": "x"})
     assert (response.status_code, response.json()["code"]) == (409, "invalid_state")

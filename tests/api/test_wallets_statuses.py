@@ -18,8 +18,10 @@ def wallet(token: str = TOKEN, kind: str = "apple_pay", **extra) -> dict:
     } | extra
 
 
-@pytest.mark.parametrize(("kind", "capture", "status"), [
-    ("apple_pay", "manual", "authorized"), ("google_pay", "automatic", "captured")])
+@pytest.mark.parametrize(
+    ("kind", "capture", "status"),
+    [("apple_pay", "manual", "authorized"), ("google_pay", "automatic", "captured")],
+)
 async def test_wallet_token_payment(client, sandbox, kind, capture, status):
     response = await create(client, wallet(kind=kind, capture=capture))
     assert response.status_code == 201, response.text
@@ -29,10 +31,17 @@ async def test_wallet_token_payment(client, sandbox, kind, capture, status):
     assert (method["type"], method["wallet"]) == ("wallet_token", kind)
     # The token hides the card; the provider shows it masked afterwards.
     assert method["card"] == {
-        "first6": "410937", "last4": "4320", "brand": "visa", "exp_month": 7, "exp_year": 2020,
+        "first6": "410937",
+        "last4": "4320",
+        "brand": "visa",
+        "exp_month": 7,
+        "exp_year": 2020,
     }
     rows = (await sandbox.get("/_sandbox/requests")).json()["requests"]
-    assert any(r["path"] == "/orders/token_pay" and r.get("merchant_order_id") == payment["id"] for r in rows)
+    assert any(
+        r["path"] == "/orders/token_pay" and r.get("merchant_order_id") == payment["id"]
+        for r in rows
+    )
 
 
 async def test_declined_wallet_token(client):
@@ -47,8 +56,15 @@ async def test_declined_wallet_token(client):
         ({"payment_method": {"type": "wallet_token"}}, "payment_method.wallet_token"),
         ({"customer": None}, "customer.ip"),
         ({"provider_options": {"bizon": {"force3d": True}}}, "provider_options.bizon.force3d"),
-        ({"payment_method": {"type": "wallet_token", "wallet_token": {"type": "samsung", "token": "x"}}},
-         "payment_method.wallet_token.type"),
+        (
+            {
+                "payment_method": {
+                    "type": "wallet_token",
+                    "wallet_token": {"type": "samsung", "token": "x"},
+                }
+            },
+            "payment_method.wallet_token.type",
+        ),
     ],
 )
 async def test_wallet_validation(client, change, field):
@@ -86,7 +102,9 @@ async def _bizon(sandbox_url: str) -> httpx.AsyncClient:
 async def test_sync_imports_a_charge_made_outside(client, sandbox_url):
     payment = (await create(client, card_payment(amount=800))).json()
     async with await _bizon(sandbox_url) as bizon:
-        outside = await bizon.put(f"/orders/{payment['provider_reference']}/charge", json={"amount": "5.00"})
+        outside = await bizon.put(
+            f"/orders/{payment['provider_reference']}/charge", json={"amount": "5.00"}
+        )
         assert outside.status_code == 200
     synced = (await client.post(f"/v1/payments/{payment['id']}/sync")).json()
     assert (synced["status"], synced["amount_captured"]) == ("captured", 500)
@@ -111,6 +129,10 @@ async def test_chargeback_is_imported_by_sync(client, sandbox):
     synced = (await client.post(f"/v1/payments/{payment['id']}/sync")).json()
     assert synced["status"] == "charged_back"
     chargeback = synced["operations"][-1]
-    assert (chargeback["type"], chargeback["amount"], chargeback["source"]) == ("chargeback", 800, "sync")
+    assert (chargeback["type"], chargeback["amount"], chargeback["source"]) == (
+        "chargeback",
+        800,
+        "sync",
+    )
     refused = await act(client, payment["id"], "refunds", {"amount": 1})
     assert refused.status_code == 409
