@@ -2,7 +2,8 @@
 
 A connector added to REGISTRY needs an entry here: the suite fails (it does not
 skip) for a registered connector without one. Each entry gives a way to build
-the connector with known credentials, one valid command per operation, and a
+the connector with known credentials, one valid command per command-taking
+capability (even an unsupported one: the suite checks it is refused), and a
 reply whose payment status the connector cannot know.
 """
 
@@ -14,10 +15,13 @@ from pathlib import Path
 from service.connectors import BizonConnector
 from service.connectors.base import ConnectorBase
 from service.domain.commands import (
+    Authenticate,
     Authorize,
     Capture,
     CardDetails,
+    Credit,
     Customer,
+    Rebill,
     Refund,
     Sync,
     Void,
@@ -45,8 +49,12 @@ class Samples:
     capture: Capture
     void: Void
     refund: Refund
+    authenticate: Authenticate
+    rebill: Rebill
+    credit: Credit  # Capability.PAYOUT
     sync: Sync | None  # None: the connector cannot pull a payment's state
-    # operation name ("authorize", "capture", …, "sync") -> a reply with an unknown status
+    # build/parse name ("authorize", "capture", …, "credit", "sync") -> a reply with an
+    # order/payment status the connector does not know
     unknown_status: Mapping[str, HttpReply] = field(default_factory=dict)
     pan: str = PAN
     cvv: str = CVV
@@ -83,7 +91,26 @@ SAMPLES: dict[str, Samples] = {
         capture=Capture("pay_contract", "op_capture", BIZON_ORDER, MONEY, full=True),
         void=Void("pay_contract", "op_void", BIZON_ORDER, MONEY),
         refund=Refund("pay_contract", "op_refund", BIZON_ORDER, MONEY, full=True),
+        authenticate=Authenticate("pay_contract", BIZON_ORDER, MONEY, pares="eJzVWNmSokgUfe"),
+        rebill=Rebill(
+            payment_id="pay_contract_rebill",
+            operation_id="op_rebill",
+            parent_reference=BIZON_ORDER,
+            money=MONEY,
+            cvv=CVV,
+            customer=Customer(ip="8.8.8.8"),
+        ),
+        credit=Credit(
+            payout_id="po_contract",
+            operation_id="op_credit",
+            money=MONEY,
+            card=CARD,
+            customer=Customer(ip="8.8.8.8"),
+        ),
         sync=Sync("pay_contract", BIZON_ORDER, MONEY.currency),
-        unknown_status=dict.fromkeys(["authorize", "capture", "void", "refund", "sync"], _WEIRD),
+        unknown_status=dict.fromkeys(
+            ["authorize", "capture", "void", "refund", "authenticate", "rebill", "credit", "sync"],
+            _WEIRD,
+        ),
     ),
 }

@@ -5,6 +5,7 @@ without samples fails the suite instead of being skipped.
 """
 
 import json
+from typing import Any
 
 import msgspec
 import pytest
@@ -13,13 +14,38 @@ from service.connectors import REGISTRY
 from service.connectors.base import ConnectorBase
 from service.domain.errors import OperationNotSupported, ProviderProtocolError
 from service.domain.outcomes import HttpCall, HttpReply
-from service.domain.payments import OperationType, PaymentMethodType
+from service.domain.payments import PaymentMethodType
+from service.domain.ports import Capability
 from tests.contract.samples import SAMPLES, Samples
 
 NAMES = sorted(REGISTRY)
-# The operations a connector sends itself (a chargeback only ever arrives from the provider).
-OUTBOUND = [op for op in OperationType if hasattr(ConnectorBase, f"build_{op.value}")]
+# Each capability and the build_/parse_ pair that provides it (GET /v1/providers lists
+# capabilities; the orchestration calls these methods for them).
+METHODS: dict[Capability, str] = {
+    Capability.AUTHORIZE: "authorize",
+    Capability.CAPTURE: "capture",
+    Capability.VOID: "void",
+    Capability.REFUND: "refund",
+    Capability.SYNC: "sync",
+    Capability.AUTHENTICATE: "authenticate",
+    Capability.REBILL: "rebill",
+    Capability.PAYOUT: "credit",
+    Capability.EXCHANGE_RATES: "exchange_rates",
+    Capability.HEALTH: "ping",
+}
+# Capabilities whose build_/parse_ take no command.
+WITHOUT_COMMAND = {Capability.EXCHANGE_RATES, Capability.HEALTH}
+# Capabilities whose parse_ reads a payment's (or payout's) status from the reply.
+READ_STATUS = set(Capability) - WITHOUT_COMMAND
+# Capabilities with a validate_ the orchestration calls before building.
+VALIDATORS = {
+    Capability.AUTHORIZE: "validate_authorize",
+    Capability.REBILL: "validate_rebill",
+    Capability.PAYOUT: "validate_credit",
+}
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+# Every (connector, capability it declares).
+SUPPORTED = [(name, c) for name in NAMES for c in sorted(REGISTRY[name].supports)]
 
 
 def samples_for(name: str) -> Samples:
@@ -30,12 +56,37 @@ def samples_for(name: str) -> Samples:
     return SAMPLES[name]
 
 
+def command(samples: Samples, capability: Capability) -> Any:
+    return getattr(samples, METHODS[capability])
+
+
+def build(connector: ConnectorBase, samples: Samples, capability: Capability) -> Any:
+    method = getattr(connector, f"build_{METHODS[capability]}")
+    return method() if capability in WITHOUT_COMMAND else method(command(samples, capability))
+
+
+def parse(
+    connector: ConnectorBase, samples: Samples, capability: Capability, reply: HttpReply
+) -> Any:
+    method = getattr(connector, f"parse_{METHODS[capability]}")
+    if capability in WITHOUT_COMMAND:
+        return method(reply)
+    return method(command(samples, capability), reply)
+
+
 def assert_valid_call(call: object) -> None:
     assert isinstance(call, HttpCall)
     assert call.method in HTTP_METHODS
     assert call.path.startswith("/")
     if call.body is not None:
         json.loads(call.body)  # raises when the body is not JSON
+
+
+def test_every_capability_has_its_methods() -> None:
+    assert set(METHODS) == set(Capability), "map every Capability to its build_/parse_ pair"
+    for name in METHODS.values():
+        assert callable(getattr(ConnectorBase, f"build_{name}"))
+        assert callable(getattr(ConnectorBase, f"parse_{name}"))
 
 
 def test_every_registered_connector_has_samples() -> None:
@@ -54,7 +105,7 @@ def test_declares_its_capabilities(name: str) -> None:
     assert cls.name == name
     assert isinstance(cls.supports, frozenset)
     assert cls.supports
-    assert all(isinstance(op, OperationType) for op in cls.supports)
+    assert all(isinstance(capability, Capability) for capability in cls.supports)
     assert isinstance(cls.methods, frozenset)
     assert cls.methods
     assert all(isinstance(method, PaymentMethodType) for method in cls.methods)
@@ -65,38 +116,54 @@ def test_declares_its_capabilities(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_implements_what_it_declares(name: str) -> None:
+    """A declared capability is backed by the connector's own build_ and parse_."""
+    cls = REGISTRY[name]
+    for capability in cls.supports:
+        for prefix in ("build_", "parse_"):
+            method = f"{prefix}{METHODS[capability]}"
+            assert getattr(cls, method) is not getattr(ConnectorBase, method), (
+                f"{cls.__name__} declares {capability} but inherits {method}"
+            )
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_samples_are_valid_for_the_connector(name: str) -> None:
     samples = samples_for(name)
     connector = samples.connector()
     assert isinstance(connector, REGISTRY[name])
     assert samples.authorize.method in REGISTRY[name].methods
-    assert connector.validate_authorize(samples.authorize) == []
+    for capability, validate in VALIDATORS.items():
+        if capability in REGISTRY[name].supports:
+            errors = getattr(connector, validate)(command(samples, capability))
+            assert errors == [], f"{validate}: {errors}"
+    if Capability.SYNC in REGISTRY[name].supports:
+        assert samples.sync is not None, "a connector that syncs needs a sample Sync"
 
 
-@pytest.mark.parametrize("operation", OUTBOUND, ids=str)
+@pytest.mark.parametrize("capability", list(Capability), ids=str)
 @pytest.mark.parametrize("name", NAMES)
-def test_build_supported_or_refused(name: str, operation: OperationType) -> None:
+def test_build_supported_or_refused(name: str, capability: Capability) -> None:
     samples = samples_for(name)
     connector = samples.connector()
-    build = getattr(connector, f"build_{operation.value}")
-    command = getattr(samples, operation.value)
-    if operation in REGISTRY[name].supports:
-        assert_valid_call(build(command))
+    if capability in REGISTRY[name].supports:
+        assert_valid_call(build(connector, samples, capability))
     else:
         with pytest.raises(OperationNotSupported):
-            build(command)
+            build(connector, samples, capability)
         with pytest.raises(OperationNotSupported):
-            getattr(connector, f"parse_{operation.value}")(command, HttpReply(200, b"{}"))
+            parse(connector, samples, capability, HttpReply(200, b"{}"))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_build_sync(name: str) -> None:
     samples = samples_for(name)
     connector = samples.connector()
-    if samples.sync is None:
+    if Capability.SYNC not in REGISTRY[name].supports:
         with pytest.raises(OperationNotSupported):
             connector.build_sync(samples.sync)  # type: ignore[arg-type]
         return
+    assert samples.sync is not None
     call = connector.build_sync(samples.sync)
     assert_valid_call(call)
     assert call.method == "GET"
@@ -120,16 +187,35 @@ def test_scrub(name: str) -> None:
     assert not leaked, f"credentials survive scrub(): {leaked}"
 
 
+@pytest.mark.parametrize(("name", "capability"), SUPPORTED, ids=str)
+def test_scrub_every_request(name: str, capability: Capability) -> None:
+    """Whatever a request carries, scrub() leaves no card number, CVV or credential."""
+    samples = samples_for(name)
+    connector = samples.connector()
+    call = build(connector, samples, capability)
+    # Card data travels in the body only: never in a URL, which proxies and logs keep.
+    assert samples.pan not in f"{call.path} {call.query}"
+    text = f"{call.method} {call.path} {call.query} {call.body!r} {call.headers} {call!r}"
+    scrubbed = connector.scrub(text)
+    assert samples.pan not in scrubbed
+    if samples.pan in text:
+        assert samples.pan[:6] in scrubbed
+    assert f'"cvv":"{samples.cvv}"' not in scrubbed.replace(" ", "")
+    leaked = [secret for secret in samples.secrets if secret in scrubbed]
+    assert not leaked, f"credentials survive scrub(): {leaked}"
+    shown = repr(call)
+    assert samples.pan not in shown
+    assert not [secret for secret in samples.secrets if secret in shown]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_unknown_status_is_a_protocol_error(name: str) -> None:
     samples = samples_for(name)
     connector = samples.connector()
-    expected = {op.value for op in REGISTRY[name].supports if op in OUTBOUND}
-    if samples.sync is not None:
-        expected.add("sync")
+    expected = {METHODS[c] for c in REGISTRY[name].supports if c in READ_STATUS}
     missing = expected - set(samples.unknown_status)
     assert not missing, f"samples.unknown_status lacks {sorted(missing)}"
-    for operation, reply in samples.unknown_status.items():
-        command = getattr(samples, operation)
+    by_method = {method: capability for capability, method in METHODS.items()}
+    for method, reply in samples.unknown_status.items():
         with pytest.raises(ProviderProtocolError):
-            getattr(connector, f"parse_{operation}")(command, reply)
+            parse(connector, samples, by_method[method], reply)

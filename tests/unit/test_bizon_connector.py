@@ -5,14 +5,12 @@ examples and built in the same shape where it has none (declines, fraud, errors)
 """
 
 import json
-from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
-from service.connectors.bizon import BizonConnector, BizonOptions
-from service.domain.commands import Authorize, Capture, CardDetails, Customer, Refund, Sync, Void
+from service.connectors.bizon import BizonOptions
+from service.domain.commands import Authorize, Customer
 from service.domain.errors import (
     ConnectorMisconfigured,
     OutcomeUnknown,
@@ -20,95 +18,49 @@ from service.domain.errors import (
     ProviderRejected,
 )
 from service.domain.money import Money
-from service.domain.outcomes import (
-    HttpReply,
-    OperationOutcome,
-    OutcomeStatus,
-    ProviderSnapshot,
-    ProviderState,
+from service.domain.outcomes import HttpReply, ProviderSnapshot, ProviderState
+from service.domain.payments import (
+    ActionPurpose,
+    Authentication,
+    CaptureMethod,
+    CardSummary,
+    NextAction,
+    PaymentMethodType,
 )
-from service.domain.payments import CaptureMethod, NextAction, PaymentMethodType
-
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "bizon"
-DOC_AUTH = "Basic cHJvamVjdDpwYXNzd29yZA=="  # bizon.md's own "project:password"
-PAN, CVV, BACK = "4111111111111111", "123", "https://shop.example/back"
-CARD = CardDetails(number=PAN, cvv=CVV, exp_month=6, exp_year=2030, holder="John Smith")
-USD, EUR, PART = Money(999, "USD"), Money(999, "EUR"), Money(199, "USD")
-OK, FAILED, ACTION = OutcomeStatus.SUCCEEDED, OutcomeStatus.FAILED, OutcomeStatus.ACTION_REQUIRED
-AUTHORIZED, CAPTURED = ProviderState.AUTHORIZED, ProviderState.CAPTURED
-REFUNDED = ProviderState.REFUNDED
-# Order ids in the fixtures: REF is authorize_approved's (and charge_full's, refund_full's).
-REF, PARTIAL, REVERSED = "23014806643308174", "23014806312026412", "23014805692462630"
-INFO, PREPARED, HOSTED = "65213580296542862", "23014806078061303", "23014805439541518"
-
-bizon = BizonConnector("project", "password")
-
-
-def body(name: str) -> bytes:
-    return (FIXTURES / f"{name}.json").read_bytes()
-
-
-def reply(name: str, status: int = 200, headers: dict[str, str] | None = None) -> HttpReply:
-    return HttpReply(status, body(name), headers or {})
-
-
-def edited(name: str, **order: Any) -> bytes:
-    """A fixture with fields of its one order replaced (None removes the field)."""
-    data = json.loads(body(name))
-    for key, value in order.items():
-        data["orders"][0].pop(key, None)
-        if value is not None:
-            data["orders"][0][key] = value
-    return json.dumps(data).encode()
-
-
-def card(**changes: Any) -> CardDetails:
-    return msgspec.structs.replace(CARD, **changes)
-
-
-def authorize(**changes: Any) -> Authorize:
-    cmd = Authorize(
-        payment_id="pay_01",
-        operation_id="op_01",
-        money=USD,
-        capture=CaptureMethod.MANUAL,
-        method=PaymentMethodType.CARD,
-        card=CARD,
-        customer=Customer(ip="8.8.8.8"),
-    )
-    return msgspec.structs.replace(cmd, **changes)
-
-
-def hosted(**changes: Any) -> Authorize:
-    return authorize(method=PaymentMethodType.HOSTED_PAGE, card=None, **changes)
-
-
-def capture(money: Money = USD) -> Capture:
-    return Capture("pay_01", "op_02", REF, money, full=money == USD)
-
-
-def void(ref: str = REF, money: Money = USD) -> Void:
-    return Void("pay_01", "op_03", ref, money)
-
-
-def refund(money: Money = USD) -> Refund:
-    return Refund("pay_01", "op_04", REF, money, full=money == USD)
-
-
-def sync(ref: str | None = REF, currency: str = "USD") -> Sync:
-    return Sync("pay_01", ref, currency)
-
-
-def summary(outcome: OperationOutcome) -> tuple[object, ...]:
-    failure = outcome.failure
-    codes = (failure.code, failure.provider_code, failure.provider_message) if failure else ()
-    return (outcome.status, outcome.provider_reference, *codes)
-
-
-def amounts(snap: ProviderSnapshot | None) -> tuple[object, ...]:
-    assert snap is not None
-    return (snap.state, snap.amount_authorized, snap.amount_captured, snap.amount_refunded)
-
+from tests.unit.test_bizon_support import (
+    ACTION,
+    AUTHORIZED,
+    BACK,
+    CAPTURED,
+    CVV,
+    DOC_AUTH,
+    EUR,
+    FAILED,
+    HOSTED,
+    INFO,
+    OK,
+    PAN,
+    PART,
+    PARTIAL,
+    PREPARED,
+    REF,
+    REFUNDED,
+    REVERSED,
+    USD,
+    amounts,
+    authorize,
+    bizon,
+    body,
+    capture,
+    card,
+    edited,
+    hosted,
+    refund,
+    reply,
+    summary,
+    sync,
+    void,
+)
 
 # -- build_* -----------------------------------------------------------------------
 
@@ -131,8 +83,15 @@ def test_build_authorize_card_request() -> None:
 
 
 EVERY = BizonOptions(True, terminal="T12", segment="987", language="en", expiration_timeout="30m")
-CARD_OPTIONS = {"auto_charge": 0, "force3d": 1, "terminal": "T12", "return_url": BACK}
-PAGE_OPTIONS = CARD_OPTIONS | {"language": "en", "expiration_timeout": "30m"}
+COMMON_OPTIONS = {"auto_charge": 0, "force3d": 1, "terminal": "T12", "return_url": BACK}
+# A card's 3-D Secure 2 notification URL defaults to the return_url; the hosted page has none.
+CARD_OPTIONS = COMMON_OPTIONS | {"secure3d20_return_url": BACK}
+PAGE_OPTIONS = COMMON_OPTIONS | {"language": "en", "expiration_timeout": "30m"}
+NOTIFY = "https://shop.example/3ds2-notify"
+OWN_NOTIFY = BizonOptions(secure3d20_return_url=NOTIFY)
+RETURNS = {"return_url": BACK, "secure3d20_return_url": BACK}
+OWN = {"auto_charge": 0, "return_url": BACK, "secure3d20_return_url": NOTIFY}
+ONLY_NOTIFY = {"auto_charge": 0, "secure3d20_return_url": NOTIFY}
 CLIENT = Customer(email="foo@bar.com", name="John Smith", ip="6.6.6.6")
 
 
@@ -148,6 +107,10 @@ CLIENT = Customer(email="foo@bar.com", name="John Smith", ip="6.6.6.6")
         (authorize(provider_options=BizonOptions()), "auth", {"options": {"auto_charge": 0}}),
         (authorize(provider_options=EVERY, return_url=BACK), "auth", {"options": CARD_OPTIONS}),
         (authorize(provider_options=EVERY), "auth", {"segment": "987"}),
+        (authorize(return_url=BACK), "auth", {"options": {"auto_charge": 0} | RETURNS}),
+        (authorize(provider_options=OWN_NOTIFY, return_url=BACK), "auth", {"options": OWN}),
+        (authorize(provider_options=OWN_NOTIFY), "auth", {"options": ONLY_NOTIFY}),
+        (authorize(), "auth", {"options": {"auto_charge": 0}}),  # no return_url: no notify URL
         (hosted(provider_options=EVERY, return_url=BACK), "create", {"options": PAGE_OPTIONS}),
         (hosted(provider_options=EVERY), "create", {"segment": "987", "pan": None, "card": None}),
         (hosted(customer=CLIENT), "create", {"location": {"ip": "6.6.6.6"}, "currency": "USD"}),
@@ -168,7 +131,7 @@ def test_build_authorize_fields(cmd: Authorize, path: str, expected: dict[str, o
     assert {key: sent.get(key) for key in expected} == expected
 
 
-EXPAND = {"expand": "card,operations.cashflow"}
+EXPAND = {"expand": "card,secure3d,operations.cashflow"}
 LOST = EXPAND | {"merchant_order_id": "pay_01"}  # the authorize reply was lost: find it by our id
 
 
@@ -211,7 +174,10 @@ def test_build_order_operations(call: Any, method: str, path: str, payload: obje
         (authorize(customer=Customer(email="foo@bar.com")), ["customer.ip"]),
         (authorize(money=Money(1234, "KWD")), ["amount"]),
         (authorize(card=None), ["payment_method.card"]),
-        (authorize(method=PaymentMethodType.WALLET_TOKEN, card=None), ["payment_method.type"]),
+        (
+            authorize(method=PaymentMethodType.WALLET_TOKEN, card=None),
+            ["payment_method.wallet_token.type"],
+        ),
         (authorize(method=PaymentMethodType.BALANCE, card=None), ["payment_method.type"]),
     ],
 )
@@ -255,7 +221,14 @@ def test_parse_authorize(fixture: str, status: int, expected: Any, snapshot: Any
 
 FORM = {"MD": "MjMwMTQ4MDYwNzgwNjEzMDM=", "PaReq": "PaReq"}
 FORM["TermUrl"] = "http://localhost:5002/complete/secure3d"
-ACS_FORM = NextAction("form", "http://localhost:5002/test/bank", "GET", FORM)
+ACS_FORM = NextAction(
+    "form",
+    "http://localhost:5002/test/bank",
+    "GET",
+    FORM,
+    ActionPurpose.THREE_D_SECURE_1,
+    Authentication.PARES,
+)
 PAGE = f"http://localhost:5002/pay/{HOSTED}"
 
 
@@ -271,7 +244,7 @@ PAGE = f"http://localhost:5002/pay/{HOSTED}"
 def test_customer_action_required(cmd: Authorize, http: HttpReply, expected: Any) -> None:
     reference, action = expected
     if isinstance(action, str):
-        action = NextAction(type="redirect", url=action, method="GET")
+        action = NextAction("redirect", action, "GET", purpose=ActionPurpose.HOSTED_PAGE)
     outcome = bizon.parse_authorize(cmd, http)
     assert summary(outcome) == (ACTION, reference)
     assert outcome.next_action == action
@@ -378,7 +351,7 @@ def test_reply_classification(
 
 
 def snap(ref: str, *values: Any) -> ProviderSnapshot:
-    return ProviderSnapshot(ref, *values, card_brand="visa")
+    return ProviderSnapshot(ref, *values, card=CardSummary("411111", "1111", "visa"))
 
 
 @pytest.mark.parametrize(
@@ -405,29 +378,3 @@ def test_parse_sync(ref: str | None, status: int, fixture: str, expected: Any) -
             bizon.parse_sync(sync(ref), reply(fixture, status))
     else:
         assert bizon.parse_sync(sync(ref), reply(fixture, status)) == expected
-
-
-# -- scrub ---------------------------------------------------------------------------
-
-
-def transcript(form: str) -> str:
-    call = bizon.build_authorize(authorize())
-    raw = (call.body or b"").decode()
-    if form == "wire":
-        head = [f"{call.method} {call.path} HTTP/1.1"]
-        return "\n".join(head + [f"{k}: {v}" for k, v in call.headers.items()] + ["", raw])
-    if form == "repr":
-        return f"{call.body!r} {call.headers}"
-    return json.dumps({"headers": call.headers, "body": json.loads(raw)})
-
-
-@pytest.mark.parametrize("form", ["wire", "repr", "json"])
-def test_scrub_removes_pan_cvv_and_credentials(form: str) -> None:
-    text = transcript(form)
-    assert PAN in text
-    assert DOC_AUTH in text  # the transcript really carries them
-    scrubbed = bizon.scrub(text)
-    assert PAN not in scrubbed
-    assert "411111******1111" in scrubbed  # first6/last4 kept
-    assert f'"cvv":"{CVV}"' not in scrubbed.replace(" ", "")
-    assert DOC_AUTH.split()[1] not in scrubbed

@@ -245,7 +245,8 @@ class BizonConnector(ConnectorBase):
         }
         if card.three_d_secure is not None:
             given = msgspec.structs.asdict(card.three_d_secure)
-            body["secure3d"] = {key: value for key, value in given.items() if value}
+            if secure3d := {key: value for key, value in given.items() if value}:
+                body["secure3d"] = secure3d
         return self._call("POST", "/orders/authorize", body)
 
     def parse_authorize(self, cmd: Authorize, reply: HttpReply) -> OperationOutcome:
@@ -308,6 +309,10 @@ class BizonConnector(ConnectorBase):
 
     def validate_rebill(self, cmd: Rebill) -> list[FieldError]:
         errors = []
+        try:
+            m.amount(cmd.money.amount, cmd.money.currency)
+        except InvalidAmount as exc:
+            errors.append(FieldError("amount", str(exc)))
         if self._rebill_requires_cvv and not cmd.cvv:
             errors.append(FieldError("cvv", "required by bizon for a rebill"))
         if not cmd.customer.ip:
@@ -330,11 +335,11 @@ class BizonConnector(ConnectorBase):
         }
         if cmd.cvv:
             body["cvv"] = cmd.cvv
-        if cmd.description:
-            body["description"] = cmd.description
+        # Rebill documents no description: it stays in our ledger only.
         if cmd.recurring is not None:
-            details = msgspec.structs.asdict(cmd.recurring)
-            body["recurring_details"] = {k: v for k, v in details.items() if v}
+            details = {k: v for k, v in msgspec.structs.asdict(cmd.recurring).items() if v}
+            if details:
+                body["recurring_details"] = details
         return self._call("POST", self._order_path(cmd.parent_reference, "rebill"), body)
 
     def parse_rebill(self, cmd: Rebill, reply: HttpReply) -> OperationOutcome:
@@ -372,7 +377,7 @@ class BizonConnector(ConnectorBase):
         if snap.state is ProviderState.CREDITED and credits and credits[-1].status == "success":
             return OperationOutcome(OutcomeStatus.SUCCEEDED, snap.reference, snapshot=snap)
         if snap.state is ProviderState.FAILED or (credits and credits[-1].status != "success"):
-            failure = m.operation_failure(credits[-1]) if credits else snap.failure
+            failure = m.credit_failure(order, credits[-1] if credits else None)
             return OperationOutcome(OutcomeStatus.FAILED, snap.reference, failure, snapshot=snap)
         raise self.protocol_error(f"credit answered with order status {order.status!r}")
 

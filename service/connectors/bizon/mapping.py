@@ -90,12 +90,23 @@ def operation_failure(op: Operation, code: str | None = None) -> Failure:
     )
 
 
+def credit_failure(order: Order, op: Operation | None) -> Failure:
+    """Why a credit failed: its operation's ISO code, else the order's own status."""
+    if op is not None and op.status == "error":
+        return operation_failure(op, "processing_error")
+    if op is not None and (op.iso_response_code or order.status not in ORDER_FAILURES):
+        return operation_failure(op)
+    if order.status in ORDER_FAILURES:
+        return order_failure(order)
+    return Failure("payout_declined", "The provider declined the payout.")
+
+
 def order_failure(order: Order) -> Failure:
     code, message = ORDER_FAILURES[order.status]
     moves = [op for op in order.operations if op.type in ("authorize", "charge", "credit")]
     last = moves[-1] if moves else None
     authenticated = order.secure3d.authorization_status if order.secure3d else None
-    if authenticated in NOT_AUTHENTICATED:
+    if order.status == "declined" and authenticated in NOT_AUTHENTICATED:
         return Failure(
             code="authentication_failed",
             message="3-D Secure authentication failed; the card was not charged.",
@@ -154,9 +165,12 @@ def card_summary(order: Order) -> CardSummary | None:
     expiration = order.card.expiration if order.card else None
     if expiration and "/" in expiration:
         raw_month, _, raw_year = expiration.partition("/")
-        if raw_month.isdigit() and raw_year.isdigit():
+        if raw_month.isdigit() and raw_year.isdigit() and 1 <= int(raw_month) <= 12:
+            # "0/0" (the doc's credit-without-order example) means no expiry known.
             month = int(raw_month)
             year = int(raw_year) + (2000 if len(raw_year) <= 2 else 0)
+            if int(raw_year) == 0:
+                month = year = None
     brand = (order.card.type if order.card else None) or "unknown"
     return CardSummary(first6=pan[:6], last4=pan[-4:], brand=brand, exp_month=month, exp_year=year)
 
