@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.api.helpers import DECLINED, THREE_DS, act, card_payment, create, idem
+from tests.conftest import SETTLE_AFTER
 
 REBILL = {"cvv": "123", "customer": {"ip": "8.8.8.8"}}
 
@@ -176,3 +177,37 @@ async def test_payout_timeout_stays_processing_until_sync(client, sandbox):
         sum(1 for r in rows if r.get("merchant_order_id") == payout["id"] and r["method"] == "POST")
         == 1
     )
+
+
+async def test_rebill_stands_when_its_capture_is_refused(client, sandbox):
+    parent = await _captured(client)
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"method": "PUT", "path_prefix": "/orders/", "status": 409, "times": 1},
+    )
+    response = await act(client, parent["id"], "rebill", REBILL)
+    assert response.status_code == 201  # the rebill happened: never a problem, never a retry
+    child = response.json()
+    assert child["status"] == "authorized"
+    assert [(op["type"], op["status"]) for op in child["operations"]] == [
+        ("authorize", "succeeded"),
+        ("capture", "failed"),
+    ]
+    assert child["operations"][1]["failure"]["code"] == "provider_rejected"
+
+
+async def test_payout_with_no_record_settles_failed_after_the_reconcile_age(client, sandbox):
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"method": "POST", "path_prefix": "/orders/credit", "status": 503, "times": 1},
+    )
+    payout = (
+        await _payout(client, {"type": "card", "card": {"number": "4111111111111111"}})
+    ).json()
+    assert payout["status"] == "processing"  # a 5xx after sending: unknown, not failed
+    early = (await client.post(f"/v1/payouts/{payout['id']}/sync")).json()
+    assert early["status"] == "processing"
+    await asyncio.sleep(SETTLE_AFTER.total_seconds())
+    late = (await client.post(f"/v1/payouts/{payout['id']}/sync")).json()
+    assert late["status"] == "failed"
+    assert late["failure"]["code"] == "provider_no_record"

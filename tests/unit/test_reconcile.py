@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from service.domain.outcomes import ProviderSnapshot, ProviderState
@@ -151,3 +152,48 @@ def test_nothing_changes_when_both_agree():
     result = reconcile(payment(), snap(ProviderState.AUTHORIZED), T0, GRACE)
     assert not result.changed
     assert result.payment == payment()
+
+
+def test_a_later_3ds_step_replaces_the_next_action():
+    from service.domain.payments import ActionPurpose, Authentication
+
+    method = NextAction(
+        "form",
+        "https://acs/method",
+        "POST",
+        {"threeDSMethodData": "x"},
+        ActionPurpose.THREE_D_SECURE_2_METHOD,
+        Authentication.RESUME,
+    )
+    challenge = NextAction(
+        "form",
+        "https://acs/challenge",
+        "POST",
+        {"creq": "y"},
+        ActionPurpose.THREE_D_SECURE_2_CHALLENGE,
+        Authentication.CRES,
+    )
+    p = with_pending(payment(amount_authorized=0), pending(OperationType.AUTHORIZE, 1000))
+    p = msgspec.structs.replace(p, status=S.REQUIRES_ACTION, next_action=method)
+    snapshot = snap(ProviderState.AWAITING_CUSTOMER, authorized=0, next_action=challenge)
+    result = reconcile(p, snapshot, T0, GRACE)
+    assert result.payment.next_action == challenge
+    assert result.payment.status is S.REQUIRES_ACTION
+    assert result.resolve == ()
+
+
+def test_the_card_behind_a_wallet_token_is_learnt_once():
+    from service.domain.payments import CardSummary, PaymentMethodSummary, PaymentMethodType
+
+    wallet = msgspec.structs.replace(
+        payment(),
+        payment_method=PaymentMethodSummary(PaymentMethodType.WALLET_TOKEN, wallet="apple_pay"),
+    )
+    card = CardSummary("410937", "4320", "visa", 7, 2020)
+    learnt = reconcile(wallet, snap(ProviderState.AUTHORIZED, card=card), T0, GRACE).payment
+    assert learnt.payment_method.card == card
+    assert learnt.payment_method.wallet == "apple_pay"
+    other = CardSummary("411111", "1111", "visa")
+    assert (
+        reconcile(learnt, snap(ProviderState.AUTHORIZED, card=other), T0, GRACE).payment == learnt
+    )
