@@ -211,3 +211,12 @@ async def test_payout_with_no_record_settles_failed_after_the_reconcile_age(clie
     late = (await client.post(f"/v1/payouts/{payout['id']}/sync")).json()
     assert late["status"] == "failed"
     assert late["failure"]["code"] == "provider_no_record"
+
+
+async def test_payout_card_needs_holder_and_expiry_together(client):
+    card = {"number": "5555555555554444", "holder": "Jane Doe"}
+    response = await _payout(client, {"type": "card", "card": card})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["destination.card"]
+    bare = await _payout(client, {"type": "card", "card": {"number": "5555555555554444"}})
+    assert bare.json()["status"] == "succeeded"

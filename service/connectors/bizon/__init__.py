@@ -320,11 +320,19 @@ class BizonConnector(ConnectorBase):
         return errors
 
     def validate_credit(self, cmd: Credit) -> list[FieldError]:
+        errors = []
         try:
             m.amount(cmd.money.amount, cmd.money.currency)
         except InvalidAmount as exc:
-            return [FieldError("amount", str(exc))]
-        return []
+            errors.append(FieldError("amount", str(exc)))
+        card = cmd.card
+        # Authorize's card.* fields come together; a credit may send none or all of them.
+        given = [card.holder, card.exp_month, card.exp_year] if card else []
+        if any(given) and not all(given):
+            errors.append(
+                FieldError("destination.card", "bizon needs holder and expiry together, or none")
+            )
+        return errors
 
     def build_rebill(self, cmd: Rebill) -> HttpCall:
         body: dict[str, object] = {
