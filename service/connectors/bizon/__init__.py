@@ -38,6 +38,12 @@ reading, as follows:
   authentication (`authentication_failed`), not the issuer's decision.
 * token_pay takes none of pan, card.*, secure3d.*, force3d, return_url,
   secure3d20_return_url (the doc's hint), so none are sent; force3d is refused.
+* `PUT /orders/:id/cancel` is not used: our cancel decides void or refund from
+  the ledger and calls `reverse` or `refund` itself, so the operation recorded as
+  pending is the one sent, and an order in an unexpected state is refused by
+  Bizon instead of being refunded where a void was meant.
+* `GET /operations/` (all operations across orders) is not needed for one
+  payment: `GET /orders/:id?expand=operations.cashflow` carries them.
 """
 
 from typing import ClassVar
