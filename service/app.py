@@ -29,7 +29,8 @@ from service.api.system import (
     MetricsController,
     ProviderController,
 )
-from service.connectors import BizonConnector
+from service.api.webhooks import OpsWebhookController, WebhookController
+from service.connectors import BizonConnector, PaySuperConnector
 from service.domain.errors import DependencyUnavailable
 from service.domain.ports import Connector
 from service.http import HttpxTransport, ProviderEndpoint
@@ -43,6 +44,7 @@ from service.orchestration.idempotent import IdempotencyGuard
 from service.orchestration.payments import PaymentService
 from service.orchestration.payouts import PayoutService
 from service.orchestration.providers import ProviderInfo
+from service.orchestration.webhooks import WebhookService
 from service.ratelimit import RedisRateLimiter
 from service.settings import Settings, load_settings
 
@@ -66,6 +68,18 @@ def build_connectors(
             bizon.base_url,
             read_timeout=bizon.timeout_seconds,
             connect_timeout=bizon.connect_timeout_seconds,
+        )
+    if settings.paysuper is not None:
+        paysuper = settings.paysuper
+        connectors["paysuper"] = PaySuperConnector(
+            paysuper.project_id,
+            paysuper.secret_key.reveal(),
+            signature_mode=paysuper.signature_mode,
+        )
+        endpoints["paysuper"] = ProviderEndpoint(
+            paysuper.base_url,
+            read_timeout=paysuper.timeout_seconds,
+            connect_timeout=paysuper.connect_timeout_seconds,
         )
     return connectors, endpoints
 
@@ -126,6 +140,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state["services"] = Services(
         payments=PaymentService(ledger, connectors, executor, clock, settle_after),
         payouts=PayoutService(ledger, connectors, executor, clock, settle_after),
+        webhooks=WebhookService(ledger, connectors, clock),
         providers=ProviderInfo(
             connectors, executor, clock, rates_ttl=settings.exchange_rates_ttl_seconds
         ),
@@ -172,14 +187,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PayoutController,
             ProviderController,
             ExchangeRateController,
+            OpsWebhookController,
         ],
         middleware=[ApiKeyMiddleware()],
         guards=[require_scope],
         security=[{"BearerAuth": []}],
     )
+    # Providers call this one: their signature, not an API key, authenticates them.
+    webhooks = Router(path="/v1", route_handlers=[WebhookController])
     return Litestar(
         route_handlers=[
             v1,
+            webhooks,
             HealthController,
             MetricsController,
             create_static_files_router(

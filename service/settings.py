@@ -35,10 +35,20 @@ class BizonSettings(msgspec.Struct, frozen=True):
     rebill_requires_cvv: bool = True
 
 
+class PaySuperSettings(msgspec.Struct, frozen=True):
+    base_url: str
+    project_id: str | None
+    secret_key: Secret
+    signature_mode: str = "sha512"  # or "secret": the header carries the key itself
+    timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 5.0
+
+
 class Settings(msgspec.Struct, frozen=True):
     database_url: str
     redis_url: str
     bizon: BizonSettings | None = None
+    paysuper: PaySuperSettings | None = None
     reconcile_after_seconds: float = 60.0
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
@@ -110,12 +120,33 @@ def _bizon(env: Mapping[str, str], errors: list[str]) -> BizonSettings | None:
     )
 
 
+def _paysuper(env: Mapping[str, str], errors: list[str]) -> PaySuperSettings | None:
+    if not env.get("PAYSUPER_BASE_URL"):
+        return None
+    base_url = _url(env, "PAYSUPER_BASE_URL", {"http", "https"}, errors).rstrip("/")
+    secret = env.get("PAYSUPER_SECRET_KEY", "")
+    if not secret:
+        errors.append("PAYSUPER_SECRET_KEY is required when PAYSUPER_BASE_URL is set")
+    mode = env.get("PAYSUPER_SIGNATURE_MODE", "sha512")
+    if mode not in ("sha512", "secret"):
+        errors.append(f"PAYSUPER_SIGNATURE_MODE must be sha512 or secret, got {mode!r}")
+    return PaySuperSettings(
+        base_url=base_url,
+        project_id=env.get("PAYSUPER_PROJECT_ID") or None,
+        secret_key=Secret(secret),
+        signature_mode=mode,
+        timeout_seconds=_float(env, "PAYSUPER_TIMEOUT_SECONDS", 30.0, errors),
+        connect_timeout_seconds=_float(env, "PAYSUPER_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+    )
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build and validate the settings; raise SettingsError naming every problem."""
     errors: list[str] = []
     database_url = _url(env, "DATABASE_URL", {"postgres", "postgresql"}, errors)
     redis_url = _url(env, "REDIS_URL", {"redis", "rediss", "unix"}, errors)
     bizon = _bizon(env, errors)
+    paysuper = _paysuper(env, errors)
     burst_raw = env.get("RATE_LIMIT_BURST", "40")
     burst = int(burst_raw) if burst_raw.isdigit() and int(burst_raw) > 0 else 0
     if burst == 0:
@@ -124,6 +155,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         bizon=bizon,
+        paysuper=paysuper,
         reconcile_after_seconds=_float(env, "RECONCILE_AFTER_SECONDS", 60.0, errors),
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
         rate_limit_burst=burst,

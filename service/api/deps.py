@@ -12,6 +12,7 @@ from service.orchestration.idempotent import IdempotencyGuard
 from service.orchestration.payments import PaymentService
 from service.orchestration.payouts import PayoutService
 from service.orchestration.providers import ProviderInfo
+from service.orchestration.webhooks import WebhookService
 
 HealthCheck = Callable[[], Awaitable[None]]
 
@@ -21,6 +22,7 @@ class Services:
     payments: PaymentService
     payouts: PayoutService
     providers: ProviderInfo
+    webhooks: WebhookService
     idempotency: IdempotencyGuard
     api_keys: ApiKeyService
     limiter: RateLimiter

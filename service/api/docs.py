@@ -27,6 +27,8 @@ _DETAILS = {
     "provider_error": "bizon refused the request: HTTP 409: order status does not allow it",
     "provider_unavailable": "bizon could not be reached; nothing was sent, it is safe to retry",
     "dependency_unavailable": "PostgreSQL is unavailable: ConnectionRefusedError",
+    "invalid_signature": "the notification's signature does not match",
+    "webhook_in_progress": "this event is being processed; deliver it again later",
 }
 
 COMMON = ("invalid_request", "unauthorized", "forbidden", "rate_limited", "dependency_unavailable")

@@ -37,6 +37,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_request": 400,
     "idempotency_key_missing": 400,
     "unauthorized": 401,
+    "invalid_signature": 401,
     "forbidden": 403,
     "not_found": 404,
     "method_not_allowed": 405,
@@ -57,6 +58,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "provider_outcome_unknown": 502,
     "provider_unavailable": 503,
     "dependency_unavailable": 503,
+    "webhook_in_progress": 503,
+    "ledger_inconsistent": 500,
 }
 
 _CHILD = re.compile(r"(?:required|unknown) field `([^`]+)`")

@@ -22,6 +22,7 @@ from service.domain.payments import (
     PaymentStatus,
 )
 from service.domain.payouts import PayoutStatus
+from service.domain.webhooks import WebhookStatus
 
 MAX_AMOUNT = 10**15  # far above any real payment, far below BIGINT
 
@@ -338,3 +339,21 @@ class ProviderListResponse(msgspec.Struct):
 class HealthResponse(msgspec.Struct):
     status: str
     checks: dict[str, str] = {}
+
+
+class WebhookEventResponse(msgspec.Struct):
+    id: str
+    provider: str
+    event_id: str
+    event_type: str
+    status: WebhookStatus
+    payment_id: str | None
+    detail: str | None
+    received_at: datetime
+    processed_at: datetime | None
+    payload: Any
+
+
+class WebhookEventListResponse(msgspec.Struct):
+    data: list[WebhookEventResponse]
+    object: str = "list"

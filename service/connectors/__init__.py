@@ -6,7 +6,15 @@ the shared suite at once.
 
 from service.connectors.base import ConnectorBase
 from service.connectors.bizon import BizonConnector, BizonOptions
+from service.connectors.paysuper import PaySuperConnector, PaySuperOptions
 
-REGISTRY: dict[str, type[ConnectorBase]] = {c.name: c for c in (BizonConnector,)}
+REGISTRY: dict[str, type[ConnectorBase]] = {c.name: c for c in (BizonConnector, PaySuperConnector)}
 
-__all__ = ["REGISTRY", "BizonConnector", "BizonOptions", "ConnectorBase"]
+__all__ = [
+    "REGISTRY",
+    "BizonConnector",
+    "BizonOptions",
+    "ConnectorBase",
+    "PaySuperConnector",
+    "PaySuperOptions",
+]

@@ -5,6 +5,7 @@ supports; the rest raise `OperationNotSupported` (Hyperswitch's trait defaults).
 """
 
 import base64
+from collections.abc import Mapping
 from typing import ClassVar, NoReturn
 
 import msgspec
@@ -37,6 +38,7 @@ from service.domain.outcomes import (
 from service.domain.payments import PaymentMethodType
 from service.domain.ports import Capability
 from service.domain.redact import scrub_text
+from service.domain.webhooks import WebhookEvent
 
 
 def basic_auth(login: str, password: str) -> str:
@@ -158,6 +160,12 @@ class ConnectorBase:
 
     def parse_ping(self, reply: HttpReply) -> str | None:
         self._unsupported("health")
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        self._unsupported("webhooks")
+
+    def parse_webhook(self, body: bytes) -> WebhookEvent:
+        self._unsupported("webhooks")
 
     def build_sync(self, cmd: Sync) -> HttpCall:
         self._unsupported("sync")

@@ -79,6 +79,22 @@ class IdempotencyKeyInUse(DomainError):
     code = "idempotency_key_in_use"
 
 
+class LedgerInconsistent(DomainError):
+    """The ledger holds something it should not (two payments on one order, say)."""
+
+    code = "ledger_inconsistent"
+
+
+class InvalidSignature(DomainError):
+    code = "invalid_signature"
+
+
+class WebhookInProgress(DomainError):
+    """Another delivery of the same event is being processed: deliver again later."""
+
+    code = "webhook_in_progress"
+
+
 class DependencyUnavailable(DomainError):
     """PostgreSQL or Redis did not answer: fail closed, move no money."""
 

@@ -4,7 +4,7 @@ Adapters (`ledger`, `idempotency`, `ratelimit`, `connectors`, the HTTP
 transport) implement these; only `service.app` wires them together.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Protocol
@@ -36,6 +36,7 @@ from service.domain.payments import (
     PaymentStatus,
 )
 from service.domain.payouts import Payout
+from service.domain.webhooks import WebhookEvent, WebhookMark, WebhookRecord, WebhookStatus
 
 
 class Capability(StrEnum):
@@ -51,6 +52,7 @@ class Capability(StrEnum):
     PAYOUT = "payout"
     EXCHANGE_RATES = "exchange_rates"
     HEALTH = "health"
+    WEBHOOKS = "webhooks"
 
 
 class Connector(Protocol):
@@ -93,6 +95,12 @@ class Connector(Protocol):
     def parse_ping(self, reply: HttpReply) -> str | None:
         """None when the provider answers as healthy, else what is wrong."""
         ...
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the notification is signed by the provider (constant-time)."""
+        ...
+
+    def parse_webhook(self, body: bytes) -> WebhookEvent: ...
 
     def build_sync(self, cmd: Sync) -> HttpCall: ...
 
@@ -167,13 +175,27 @@ class Ledger(Protocol):
         after: Payment,
         resolve: Sequence[Operation] = (),
         insert: Sequence[Operation] = (),
+        event: WebhookMark | None = None,
     ) -> bool:
         """Compare-and-set `before` -> `after`; False (and nothing written) on a race.
 
         `resolve` are pending operations now final (pending -> succeeded/failed);
-        `insert` are new operations. All in one transaction.
+        `insert` are new operations; `event` records what a notification did. All
+        in one transaction.
         """
         ...
+
+    async def find_payment(self, provider: str, provider_reference: str) -> Payment | None: ...
+
+    async def record_webhook(self, record: WebhookRecord) -> WebhookRecord | None:
+        """Store a notification; None when new, else the one stored before (a redelivery)."""
+        ...
+
+    async def mark_webhook(self, mark: WebhookMark) -> None: ...
+
+    async def list_webhooks(
+        self, status: WebhookStatus | None, provider: str | None, limit: int
+    ) -> Sequence[WebhookRecord]: ...
 
     async def create_payout(
         self, payout: Payout, first: Operation, idempotency: tuple[str, str] | None

@@ -130,3 +130,37 @@ UPDATE payouts SET status = $3, provider_reference = $4, failure = $5::jsonb,
     version = version + 1, updated_at = $6
 WHERE id = $1 AND version = $2
 """
+
+FIND_PAYMENT = f"""
+SELECT {_PAYMENT_COLUMNS} FROM payments p
+WHERE p.provider = $1 AND p.provider_reference = $2
+ORDER BY p.id LIMIT 2
+"""
+
+_WEBHOOK_COLUMNS = """
+    id, provider, event_id, event_type, status, payload, delivery_try, payment_id, detail,
+    received_at, processed_at
+"""
+
+RECORD_WEBHOOK = """
+INSERT INTO webhook_events (id, provider, event_id, event_type, status, payload, delivery_try,
+    payment_id, detail, received_at, processed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (provider, event_id) DO NOTHING
+RETURNING true
+"""
+
+GET_WEBHOOK = f"SELECT {_WEBHOOK_COLUMNS} FROM webhook_events WHERE provider = $1 AND event_id = $2"
+
+MARK_WEBHOOK = """
+UPDATE webhook_events SET status = $2, payment_id = coalesce($3, payment_id),
+    detail = $4, processed_at = $5
+WHERE id = $1
+"""
+
+LIST_WEBHOOKS = f"""
+SELECT {_WEBHOOK_COLUMNS} FROM webhook_events
+WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR provider = $2)
+ORDER BY received_at DESC, id DESC
+LIMIT $3
+"""

@@ -13,29 +13,24 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-import msgspec
 
-from service.domain.errors import DependencyUnavailable
+from service.domain.errors import DependencyUnavailable, LedgerInconsistent
 from service.domain.payments import (
-    CaptureMethod,
-    Failure,
-    NextAction,
     Operation,
     Payment,
-    PaymentMethodSummary,
-    PaymentStatus,
 )
-from service.domain.payouts import Payout, PayoutDestination, PayoutStatus
+from service.domain.payouts import Payout
 from service.domain.ports import ApiKey, IdempotencyRecord, IdempotencyState, PaymentFilter
+from service.domain.webhooks import WebhookMark, WebhookRecord, WebhookStatus
 from service.ledger import queries as q
-
-_encode = msgspec.json.encode
-_OPERATIONS = msgspec.json.Decoder(list[Operation])
-_METHOD = msgspec.json.Decoder(PaymentMethodSummary)
-_NEXT = msgspec.json.Decoder(NextAction)
-_FAILURE = msgspec.json.Decoder(Failure)
-_DICT = msgspec.json.Decoder(dict[str, Any])
-_DESTINATION = msgspec.json.Decoder(PayoutDestination)
+from service.ledger.rows import (
+    mark_args,
+    operation_args,
+    payment_from,
+    payout_from,
+    to_json,
+    webhook_from,
+)
 
 
 class _Race(Exception):
@@ -52,78 +47,6 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.AdminShutdownError,
     TimeoutError,
 )
-
-
-def _json(value: msgspec.Struct | dict[str, Any] | None) -> str | None:
-    return None if value is None else _encode(value).decode()
-
-
-def _payment(row: asyncpg.Record) -> Payment:
-    return Payment(
-        id=row["id"],
-        api_key_id=row["api_key_id"],
-        status=PaymentStatus(row["status"]),
-        provider=row["provider"],
-        provider_reference=row["provider_reference"],
-        capture=CaptureMethod(row["capture_method"]),
-        currency=row["currency"],
-        amount=row["amount"],
-        amount_authorized=row["amount_authorized"],
-        amount_captured=row["amount_captured"],
-        amount_refunded=row["amount_refunded"],
-        payment_method=_METHOD.decode(row["payment_method"]),
-        customer=_DICT.decode(row["customer"]),
-        description=row["description"],
-        merchant_reference=row["merchant_reference"],
-        metadata=_DICT.decode(row["metadata"]),
-        return_url=row["return_url"],
-        next_action=_NEXT.decode(row["next_action"]) if row["next_action"] else None,
-        failure=_FAILURE.decode(row["failure"]) if row["failure"] else None,
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        operations=tuple(_OPERATIONS.decode(row["operations"])),
-        parent_payment_id=row["parent_payment_id"],
-    )
-
-
-def _payout(row: asyncpg.Record) -> Payout:
-    return Payout(
-        id=row["id"],
-        api_key_id=row["api_key_id"],
-        status=PayoutStatus(row["status"]),
-        provider=row["provider"],
-        provider_reference=row["provider_reference"],
-        currency=row["currency"],
-        amount=row["amount"],
-        destination=_DESTINATION.decode(row["destination"]),
-        description=row["description"],
-        merchant_reference=row["merchant_reference"],
-        metadata=_DICT.decode(row["metadata"]),
-        failure=_FAILURE.decode(row["failure"]) if row["failure"] else None,
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        operations=tuple(_OPERATIONS.decode(row["operations"])),
-    )
-
-
-def _operation_args(op: Operation) -> tuple[Any, ...]:
-    return (
-        op.id,
-        op.payment_id,
-        op.payout_id,
-        op.currency,
-        op.type.value,
-        op.status.value,
-        op.source.value,
-        op.amount,
-        op.provider_reference,
-        _json(op.failure),
-        op.reason,
-        op.created_at,
-        op.resolved_at,
-    )
 
 
 class PostgresLedger:
@@ -171,27 +94,27 @@ class PostgresLedger:
                 payment.amount_authorized,
                 payment.amount_captured,
                 payment.amount_refunded,
-                _json(payment.payment_method),
-                _json(payment.customer),
+                to_json(payment.payment_method),
+                to_json(payment.customer),
                 payment.description,
                 payment.merchant_reference,
-                _json(payment.metadata),
+                to_json(payment.metadata),
                 payment.return_url,
-                _json(payment.next_action),
-                _json(payment.failure),
+                to_json(payment.next_action),
+                to_json(payment.failure),
                 payment.version,
                 payment.created_at,
                 payment.updated_at,
                 payment.parent_payment_id,
             )
-            await conn.execute(q.INSERT_OPERATION, *_operation_args(first))
+            await conn.execute(q.INSERT_OPERATION, *operation_args(first))
             if idempotency is not None:
                 await conn.execute(q.LINK_IDEMPOTENCY, *idempotency, payment.id)
 
     async def get_payment(self, payment_id: str) -> Payment | None:
         async with self._conn() as conn:
             row = await conn.fetchrow(q.GET_PAYMENT, payment_id)
-        return None if row is None else _payment(row)
+        return None if row is None else payment_from(row)
 
     async def list_payments(
         self, where: PaymentFilter, limit: int, starting_after: str | None
@@ -207,7 +130,7 @@ class PostgresLedger:
                 starting_after,
                 limit,
             )
-        return [_payment(row) for row in rows]
+        return [payment_from(row) for row in rows]
 
     async def save(
         self,
@@ -215,6 +138,7 @@ class PostgresLedger:
         after: Payment,
         resolve: Sequence[Operation] = (),
         insert: Sequence[Operation] = (),
+        event: WebhookMark | None = None,
     ) -> bool:
         args = (
             after.status.value,
@@ -222,13 +146,13 @@ class PostgresLedger:
             after.amount_authorized,
             after.amount_captured,
             after.amount_refunded,
-            _json(after.next_action),
-            _json(after.failure),
-            _json(after.payment_method),
+            to_json(after.next_action),
+            to_json(after.failure),
+            to_json(after.payment_method),
             after.updated_at,
         )
         return await self._compare_and_set(
-            q.UPDATE_PAYMENT, (before.id, before.version, *args), resolve, insert
+            q.UPDATE_PAYMENT, (before.id, before.version, *args), resolve, insert, event
         )
 
     async def _compare_and_set(
@@ -237,8 +161,12 @@ class PostgresLedger:
         args: tuple[Any, ...],
         resolve: Sequence[Operation],
         insert: Sequence[Operation],
+        event: WebhookMark | None = None,
     ) -> bool:
-        """One transaction: the versioned UPDATE, then operations; False on any race."""
+        """One transaction: the versioned UPDATE, operations, the event's outcome.
+
+        False, and nothing written, on any race.
+        """
         try:
             async with self._conn() as conn, conn.transaction():
                 if await conn.execute(update, *args) != "UPDATE 1":
@@ -249,16 +177,61 @@ class PostgresLedger:
                         op.id,
                         op.status.value,
                         op.provider_reference,
-                        _json(op.failure),
+                        to_json(op.failure),
                         op.resolved_at,
                     )
                     if done != "UPDATE 1":
                         raise _Race
                 if insert:
-                    await conn.executemany(q.INSERT_OPERATION, [_operation_args(o) for o in insert])
+                    await conn.executemany(q.INSERT_OPERATION, [operation_args(o) for o in insert])
+                if event is not None:
+                    await conn.execute(q.MARK_WEBHOOK, *mark_args(event))
         except _Race:
             return False
         return True
+
+    async def find_payment(self, provider: str, provider_reference: str) -> Payment | None:
+        async with self._conn() as conn:
+            rows = await conn.fetch(q.FIND_PAYMENT, provider, provider_reference)
+        if len(rows) > 1:  # two payments on one provider order: never guess which
+            raise LedgerInconsistent(f"{len(rows)} payments on {provider} {provider_reference}")
+        return payment_from(rows[0]) if rows else None
+
+    # -- webhooks --------------------------------------------------------------------
+
+    async def record_webhook(self, record: WebhookRecord) -> WebhookRecord | None:
+        async with self._conn() as conn:
+            inserted = await conn.fetchval(
+                q.RECORD_WEBHOOK,
+                record.id,
+                record.provider,
+                record.event_id,
+                record.event_type,
+                record.status.value,
+                record.payload,
+                record.delivery_try,
+                record.payment_id,
+                record.detail,
+                record.received_at,
+                record.processed_at,
+            )
+            if inserted:
+                return None
+            row = await conn.fetchrow(q.GET_WEBHOOK, record.provider, record.event_id)
+        return None if row is None else webhook_from(row)
+
+    async def mark_webhook(self, mark: WebhookMark) -> None:
+        async with self._conn() as conn:
+            await conn.execute(q.MARK_WEBHOOK, *mark_args(mark))
+
+    async def list_webhooks(
+        self, status: WebhookStatus | None, provider: str | None, limit: int
+    ) -> Sequence[WebhookRecord]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                q.LIST_WEBHOOKS, status.value if status else None, provider, limit
+            )
+        return [webhook_from(row) for row in rows]
 
     # -- payouts -----------------------------------------------------------------------
 
@@ -275,24 +248,24 @@ class PostgresLedger:
                 payout.provider_reference,
                 payout.currency,
                 payout.amount,
-                _json(payout.destination),
+                to_json(payout.destination),
                 payout.destination.payment_id,
                 payout.description,
                 payout.merchant_reference,
-                _json(payout.metadata),
-                _json(payout.failure),
+                to_json(payout.metadata),
+                to_json(payout.failure),
                 payout.version,
                 payout.created_at,
                 payout.updated_at,
             )
-            await conn.execute(q.INSERT_OPERATION, *_operation_args(first))
+            await conn.execute(q.INSERT_OPERATION, *operation_args(first))
             if idempotency is not None:
                 await conn.execute(q.LINK_IDEMPOTENCY, *idempotency, payout.id)
 
     async def get_payout(self, payout_id: str) -> Payout | None:
         async with self._conn() as conn:
             row = await conn.fetchrow(q.GET_PAYOUT, payout_id)
-        return None if row is None else _payout(row)
+        return None if row is None else payout_from(row)
 
     async def save_payout(
         self,
@@ -300,11 +273,12 @@ class PostgresLedger:
         after: Payout,
         resolve: Sequence[Operation] = (),
         insert: Sequence[Operation] = (),
+        event: WebhookMark | None = None,
     ) -> bool:
         args = (
             after.status.value,
             after.provider_reference,
-            _json(after.failure),
+            to_json(after.failure),
             after.updated_at,
         )
         return await self._compare_and_set(

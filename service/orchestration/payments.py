@@ -114,6 +114,15 @@ class PaymentService:
         self._settle_after = settle_after
         self._ops = OperationRunner(ledger, executor, clock)
 
+    def able(self, provider: str, capability: Capability) -> Connector:
+        """The payment's connector, if it can do `capability` (else 422, nothing written)."""
+        connector = self.connector(provider)
+        if capability not in connector.supports:
+            raise OperationNotSupported(
+                connector.name, f"{connector.name} does not offer {capability} from our side"
+            )
+        return connector
+
     def connector(self, provider: str) -> Connector:
         try:
             return self._connectors[provider]
@@ -207,8 +216,8 @@ class PaymentService:
 
     async def capture(self, payment_id: str, amount: int | None) -> Payment:
         payment = await self.get(payment_id)
+        connector = self.able(payment.provider, Capability.CAPTURE)
         value = check_capture(payment, amount)
-        connector = self.connector(payment.provider)
         payment, op = await self._ops.begin(payment, OperationType.CAPTURE, value)
         cmd = Capture(
             payment.id,
@@ -230,8 +239,8 @@ class PaymentService:
         return await self._void(payment)
 
     async def _void(self, payment: Payment) -> Payment:
+        connector = self.able(payment.provider, Capability.VOID)
         value = check_void(payment)
-        connector = self.connector(payment.provider)
         payment, op = await self._ops.begin(payment, OperationType.VOID, value)
         cmd = Void(payment.id, op.id, self._reference(payment), Money(value, payment.currency))
         return await self._ops.run(
@@ -247,8 +256,8 @@ class PaymentService:
         return await self._refund(payment, amount, reason)
 
     async def _refund(self, payment: Payment, amount: int | None, reason: str | None) -> Payment:
+        connector = self.able(payment.provider, Capability.REFUND)
         value = check_refund(payment, amount)
-        connector = self.connector(payment.provider)
         payment, op = await self._ops.begin(payment, OperationType.REFUND, value, reason)
         cmd = Refund(
             payment.id,
@@ -268,14 +277,18 @@ class PaymentService:
 
     async def cancel(self, payment_id: str) -> Payment:
         payment = await self.get(payment_id)
-        if cancel_plan(payment) is OperationType.VOID:
+        plan = cancel_plan(payment)
+        self.able(
+            payment.provider, Capability.VOID if plan is OperationType.VOID else Capability.REFUND
+        )
+        if plan is OperationType.VOID:
             return await self._void(payment)
         return await self._refund(payment, None, "cancel")
 
     async def sync(self, payment_id: str) -> Payment:
         """Pull the provider's view and reconcile the ledger with it."""
         payment = await self.get(payment_id)
-        connector = self.connector(payment.provider)
+        connector = self.able(payment.provider, Capability.SYNC)
         cmd = Sync(payment.id, payment.provider_reference, payment.currency)
         snapshot = await self._executor.execute(
             connector, "sync", connector.build_sync(cmd), lambda r: connector.parse_sync(cmd, r)
@@ -315,7 +328,7 @@ class PaymentService:
                 [FieldError(kind.value, f"send {action.authenticate_with.value} instead")],
             )
         op = next(o for o in payment.pending_operations() if o.type is OperationType.AUTHORIZE)
-        connector = self.connector(payment.provider)
+        connector = self.able(payment.provider, Capability.AUTHENTICATE)
         started = await self._ops.save(
             payment,
             msgspec.structs.replace(
@@ -356,9 +369,7 @@ class PaymentService:
         """A new payment on the stored credential of `parent_id`, linked to it."""
         parent = await self.get(parent_id)
         check_rebill(parent)
-        connector = self.connector(parent.provider)
-        if Capability.REBILL not in connector.supports:
-            raise OperationNotSupported(connector.name, f"{connector.name} cannot rebill")
+        connector = self.able(parent.provider, Capability.REBILL)
         if new.currency not in (None, parent.currency):
             raise ValidationFailed(
                 "a rebill is in its parent's currency",

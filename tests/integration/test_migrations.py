@@ -10,7 +10,14 @@ from alembic.script import ScriptDirectory
 from service.ledger.migrate import alembic_config, downgrade, upgrade_async
 from tests.datastores import create_database, drop_database
 
-TABLES = {"api_keys", "payments", "payouts", "operations", "idempotency_keys"}
+TABLES = {
+    "api_keys",
+    "payments",
+    "payouts",
+    "operations",
+    "idempotency_keys",
+    "webhook_events",
+}
 HEAD = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_current_head()
 FUNCTIONS = {"operations_append_only", "operations_no_truncate", "payments_match_operations"}
 TRIGGERS = {

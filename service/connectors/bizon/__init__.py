@@ -124,7 +124,21 @@ def _order_outcome(order: wire.Order, currency: str, reply: HttpReply) -> Operat
 
 class BizonConnector(ConnectorBase):
     name: ClassVar[str] = "bizon"
-    supports: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    # Listed, not derived from the enum: a new capability must be a decision per connector.
+    supports: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.AUTHORIZE,
+            Capability.CAPTURE,
+            Capability.VOID,
+            Capability.REFUND,
+            Capability.SYNC,
+            Capability.AUTHENTICATE,
+            Capability.REBILL,
+            Capability.PAYOUT,
+            Capability.EXCHANGE_RATES,
+            Capability.HEALTH,
+        }
+    )
     options_type: ClassVar[type[msgspec.Struct] | None] = BizonOptions
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset(
         {PaymentMethodType.CARD, PaymentMethodType.HOSTED_PAGE, PaymentMethodType.WALLET_TOKEN}
