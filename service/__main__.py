@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--rate-limit-per-second", type=float, default=None)
     create.add_argument("--rate-limit-burst", type=int, default=None)
     sandbox = sub.add_parser("sandbox", help="run a provider simulator")
-    sandbox.add_argument("--provider", default="bizon", choices=["bizon"])
+    sandbox.add_argument("--provider", default="bizon", choices=["bizon", "paysuper"])
+    sandbox.add_argument("--webhook-url", default=None, help="paysuper: where to deliver")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8101)
     sub.add_parser("dev", help="everything for a local demo: databases, sandbox, service, a key")
@@ -84,7 +85,7 @@ def cmd_api_keys(args: argparse.Namespace) -> None:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:
-    app = sandbox_app(args.provider, f"http://{args.host}:{args.port}")
+    app = sandbox_app(args.provider, f"http://{args.host}:{args.port}", args.webhook_url)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

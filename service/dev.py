@@ -18,7 +18,10 @@ SANDBOX_LOGIN = "sandbox"
 SANDBOX_PASSWORD = "sandbox"  # noqa: S105 - the simulator's own, public test credential
 ALL_SCOPES = ["payments:read", "payments:write", "payouts:write", "ops"]
 SERVICE_PORT = 8000  # PORT overrides
-SANDBOX_PORT = 8101  # SANDBOX_PORT overrides
+SANDBOX_PORT = 8101  # SANDBOX_PORT overrides (Bizon)
+PAYSUPER_PORT = 8102  # PAYSUPER_SANDBOX_PORT overrides
+PAYSUPER_PROJECT = "sandbox-project"
+PAYSUPER_SECRET = "sandbox-secret"  # noqa: S105 - the simulator's own, public test secret
 DEV_DATABASE = "payment_orchestrator"
 
 
@@ -46,8 +49,19 @@ async def create_key(
     return made.secret
 
 
-def sandbox_app(provider: str, public_url: str) -> Litestar:
+def sandbox_app(provider: str, public_url: str, webhook_url: str | None = None) -> Litestar:
     """A provider simulator as an ASGI app."""
+    if provider == "paysuper":
+        from service.sandbox.paysuper import PaySuperSandboxConfig, create_paysuper_sandbox
+
+        return create_paysuper_sandbox(
+            PaySuperSandboxConfig(
+                project_id=PAYSUPER_PROJECT,
+                secret_key=PAYSUPER_SECRET,
+                public_url=public_url,
+                webhook_url=webhook_url,
+            )
+        )
     from service.sandbox.bizon import BizonSandboxConfig, create_bizon_sandbox
 
     if provider != "bizon":
@@ -83,6 +97,7 @@ def run_dev(workdir: Path) -> None:
 
     service_port = int(os.environ.get("PORT", SERVICE_PORT))
     sandbox_port = int(os.environ.get("SANDBOX_PORT", SANDBOX_PORT))
+    paysuper_port = int(os.environ.get("PAYSUPER_SANDBOX_PORT", PAYSUPER_PORT))
     database_url, redis_url, notes = _databases(workdir)
     upgrade(database_url)
     env = (
@@ -90,6 +105,9 @@ def run_dev(workdir: Path) -> None:
             "BIZON_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
             "BIZON_LOGIN": SANDBOX_LOGIN,
             "BIZON_PASSWORD": SANDBOX_PASSWORD,
+            "PAYSUPER_BASE_URL": f"http://127.0.0.1:{paysuper_port}",
+            "PAYSUPER_PROJECT_ID": PAYSUPER_PROJECT,
+            "PAYSUPER_SECRET_KEY": PAYSUPER_SECRET,
             "LOG_FORMAT": "console",
         }
         | dict(os.environ)
@@ -102,6 +120,18 @@ def run_dev(workdir: Path) -> None:
             sandbox_app("bizon", f"http://127.0.0.1:{sandbox_port}"),
             host="127.0.0.1",
             port=sandbox_port,
+            log_level="warning",
+        )
+    )
+    paysuper = uvicorn.Server(
+        uvicorn.Config(
+            sandbox_app(
+                "paysuper",
+                f"http://127.0.0.1:{paysuper_port}",
+                f"http://127.0.0.1:{service_port}/v1/webhooks/paysuper",
+            ),
+            host="127.0.0.1",
+            port=paysuper_port,
             log_level="warning",
         )
     )
@@ -119,6 +149,8 @@ def run_dev(workdir: Path) -> None:
             "",
             *notes,
             f"Bizon sandbox:  http://127.0.0.1:{sandbox_port} (login {SANDBOX_LOGIN})",
+            f"PaySuper sandbox: http://127.0.0.1:{paysuper_port} (project {PAYSUPER_PROJECT},"
+            " notifications to /v1/webhooks/paysuper)",
             f"Service:        http://127.0.0.1:{service_port}   Swagger UI: "
             f"http://127.0.0.1:{service_port}/docs",
             "API key (every scope; use it with Authorize in Swagger UI):",
@@ -130,7 +162,7 @@ def run_dev(workdir: Path) -> None:
     print(banner, flush=True)
 
     async def both() -> None:
-        await asyncio.gather(sandbox.serve(), service.serve())
+        await asyncio.gather(sandbox.serve(), paysuper.serve(), service.serve())
 
     try:
         asyncio.run(both())

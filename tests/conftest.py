@@ -13,7 +13,8 @@ from service.ledger.migrate import upgrade_async
 from service.orchestration.api_keys import SCOPES, ApiKeyService
 from service.orchestration.clock import SystemClock
 from service.sandbox.bizon import BizonSandboxConfig, create_bizon_sandbox
-from service.settings import BizonSettings, Secret, Settings
+from service.sandbox.paysuper import PaySuperSandboxConfig, create_paysuper_sandbox
+from service.settings import BizonSettings, PaySuperSettings, Secret, Settings
 from tests.datastores import create_database, drop_database, servers
 from tests.servers import free_port, serving
 
@@ -78,8 +79,40 @@ async def sandbox(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+PAYSUPER_PROJECT = "test-project"
+PAYSUPER_SECRET = "test-paysuper-secret"
+
+
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, sandbox_url: str) -> Settings:
+def service_port() -> int:
+    """Chosen before anything starts, so the PaySuper sandbox knows where to deliver."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+async def paysuper_url(service_port: int) -> AsyncIterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = PaySuperSandboxConfig(
+        project_id=PAYSUPER_PROJECT,
+        secret_key=PAYSUPER_SECRET,
+        public_url=url,
+        webhook_url=f"http://127.0.0.1:{service_port}/v1/webhooks/paysuper",
+        webhook_retry_delays=(0.2, 0.5, 1.0),
+    )
+    async with serving(create_paysuper_sandbox(config), port) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+async def paysuper(paysuper_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for the PaySuper sandbox's control endpoints (/_sandbox/...)."""
+    async with httpx.AsyncClient(base_url=paysuper_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, sandbox_url: str, paysuper_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -87,6 +120,13 @@ def settings(database_url: str, redis_url: str, sandbox_url: str) -> Settings:
             base_url=sandbox_url,
             login="test",
             password=Secret("test-secret"),
+            timeout_seconds=BIZON_TIMEOUT,
+            connect_timeout_seconds=0.5,
+        ),
+        paysuper=PaySuperSettings(
+            base_url=paysuper_url,
+            project_id=PAYSUPER_PROJECT,
+            secret_key=Secret(PAYSUPER_SECRET),
             timeout_seconds=BIZON_TIMEOUT,
             connect_timeout_seconds=0.5,
         ),
@@ -98,8 +138,8 @@ def settings(database_url: str, redis_url: str, sandbox_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def service_url(settings: Settings) -> AsyncIterator[str]:
-    async with serving(create_app(settings)) as url:
+async def service_url(settings: Settings, service_port: int) -> AsyncIterator[str]:
+    async with serving(create_app(settings), service_port) as url:
         yield url
 
 

@@ -138,7 +138,7 @@ class WebhookService:
                     "webhook_applied",
                     provider=record.provider,
                     event_id=event.event_id,
-                    event=event.raw_type,
+                    event_type=event.raw_type,
                     payment_id=payment.id,
                     status=after.status,
                 )
@@ -158,7 +158,7 @@ class WebhookService:
         fields = {
             "provider": record.provider,
             "event_id": event.event_id,
-            "event": event.raw_type,
+            "event_type": event.raw_type,
             "payment_id": payment_id,
             "status": status,
             "detail": detail,

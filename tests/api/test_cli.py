@@ -81,7 +81,7 @@ async def test_serve_fails_fast_with_a_clear_message():
 
 
 async def test_dev_mode_is_a_working_demo(database_url, redis_url):
-    port, sandbox_port = free_port(), free_port()
+    port, sandbox_port, paysuper_port = free_port(), free_port(), free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -94,6 +94,7 @@ async def test_dev_mode_is_a_working_demo(database_url, redis_url):
             "REDIS_URL": redis_url,
             "PORT": str(port),
             "SANDBOX_PORT": str(sandbox_port),
+            "PAYSUPER_SANDBOX_PORT": str(paysuper_port),
         },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
