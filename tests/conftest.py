@@ -90,7 +90,7 @@ def service_port() -> int:
 
 
 @pytest.fixture(scope="session")
-async def paysuper_url(service_port: int) -> AsyncIterator[str]:
+async def paysuper_sandbox_url(service_port: int) -> AsyncIterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     config = PaySuperSandboxConfig(
@@ -105,14 +105,16 @@ async def paysuper_url(service_port: int) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def paysuper(paysuper_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def paysuper_sandbox(paysuper_sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client for the PaySuper sandbox's control endpoints (/_sandbox/...)."""
-    async with httpx.AsyncClient(base_url=paysuper_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=paysuper_sandbox_url, timeout=10) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, sandbox_url: str, paysuper_url: str) -> Settings:
+def settings(
+    database_url: str, redis_url: str, sandbox_url: str, paysuper_sandbox_url: str
+) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -124,7 +126,7 @@ def settings(database_url: str, redis_url: str, sandbox_url: str, paysuper_url: 
             connect_timeout_seconds=0.5,
         ),
         paysuper=PaySuperSettings(
-            base_url=paysuper_url,
+            base_url=paysuper_sandbox_url,
             project_id=PAYSUPER_PROJECT,
             secret_key=Secret(PAYSUPER_SECRET),
             timeout_seconds=BIZON_TIMEOUT,

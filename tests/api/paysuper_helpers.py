@@ -51,11 +51,11 @@ async def events(client: httpx.AsyncClient, **query: str) -> list[dict[str, Any]
 
 
 async def settle_deliveries(
-    paysuper: httpx.AsyncClient, order_id: str, seconds: float = 8.0
+    paysuper_sandbox: httpx.AsyncClient, order_id: str, seconds: float = 8.0
 ) -> None:
     """Wait until the sandbox has nothing left to deliver for this order."""
     for _ in range(int(seconds / 0.05)):
-        rows = (await paysuper.get("/_sandbox/webhooks")).json()
+        rows = (await paysuper_sandbox.get("/_sandbox/webhooks")).json()
         mine = [r for r in rows if r["order_id"] == order_id and not r["held"]]
         if mine and all(r["delivered"] or r.get("given_up") for r in mine):
             return

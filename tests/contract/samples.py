@@ -3,17 +3,20 @@
 A connector added to REGISTRY needs an entry here: the suite fails (it does not
 skip) for a registered connector without one. Each entry gives a way to build
 the connector with known credentials, one valid command per command-taking
-capability (even an unsupported one: the suite checks it is refused), and a
-reply whose payment status the connector cannot know.
+capability (even an unsupported one: the suite checks it is refused), a reply
+whose payment status the connector cannot know and, for a connector that takes
+notifications, one signed as the provider signs it.
 """
 
 import base64
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.connectors import BizonConnector
+from service.connectors import BizonConnector, PaySuperConnector, PaySuperOptions
 from service.connectors.base import ConnectorBase
+from service.connectors.paysuper import PaySuperUser
 from service.domain.commands import (
     Authenticate,
     Authorize,
@@ -40,6 +43,14 @@ MONEY = Money(999, "USD")
 
 
 @dataclass(frozen=True)
+class SignedWebhook:
+    """A notification body and the headers the provider signs it with."""
+
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
 class Samples:
     """What the contract suite needs to exercise one connector."""
 
@@ -53,9 +64,11 @@ class Samples:
     rebill: Rebill
     credit: Credit  # Capability.PAYOUT
     sync: Sync | None  # None: the connector cannot pull a payment's state
-    # build/parse name ("authorize", "capture", …, "credit", "sync") -> a reply with an
-    # order/payment status the connector does not know
+    # parse name ("authorize", "capture", …, "credit", "sync", "webhook") -> a reply with
+    # an order/payment status the connector does not know (for "webhook", its body);
+    # where the provider's reply carries no status at all, a 200 it cannot act on
     unknown_status: Mapping[str, HttpReply] = field(default_factory=dict)
+    webhook: SignedWebhook | None = None  # Capability.WEBHOOKS: a correctly signed one
     pan: str = PAN
     cvv: str = CVV
 
@@ -78,6 +91,31 @@ BIZON_LOGIN, BIZON_PASSWORD = "contract-project", "contract-Secret-42"
 BIZON_ORDER = "23014806643308174"
 # An order whose status ("weird") Bizon does not document.
 _WEIRD = HttpReply(200, (FIXTURES / "bizon" / "order_status_weird.json").read_bytes())
+
+
+# -- paysuper ------------------------------------------------------------------------
+
+PAYSUPER_PROJECT, PAYSUPER_SECRET = "5dbc4b1ab5a6990001ffdf1e", "contract-paysuper-Secret-42"
+PAYSUPER_ORDER = "726d9e07-1dc8-4159-8d52-f95941066bc8"
+_PAYSUPER = FIXTURES / "paysuper"
+PAYSUPER_AUTHORIZE = Authorize(
+    payment_id="pay_contract",
+    operation_id="op_authorize",
+    money=MONEY,
+    capture=CaptureMethod.AUTOMATIC,
+    method=PaymentMethodType.HOSTED_PAGE,
+    customer=Customer(email="foo@bar.com", ip="8.8.8.8"),
+    description="Contract suite",
+    return_url="https://shop.example.com/return",
+    provider_options=PaySuperOptions(
+        project=PAYSUPER_PROJECT,
+        user=PaySuperUser(id="user_42", email="foo@bar.com", email_verified=True, ip="8.8.8.8"),
+    ),
+)
+# The doc's Order object in a payment.success notification, signed as the supplement says:
+# Authorization: Signature <hex sha256(raw body + secret)>.
+_PAYSUPER_NOTE = (_PAYSUPER / "notification_success.json").read_bytes()
+_PAYSUPER_SIGNATURE = hashlib.sha256(_PAYSUPER_NOTE + PAYSUPER_SECRET.encode()).hexdigest()
 
 SAMPLES: dict[str, Samples] = {
     "bizon": Samples(
@@ -111,6 +149,36 @@ SAMPLES: dict[str, Samples] = {
         unknown_status=dict.fromkeys(
             ["authorize", "capture", "void", "refund", "authenticate", "rebill", "credit", "sync"],
             _WEIRD,
+        ),
+    ),
+    "paysuper": Samples(
+        connector=lambda: PaySuperConnector(PAYSUPER_PROJECT, PAYSUPER_SECRET),
+        secrets=(PAYSUPER_SECRET,),
+        authorize=PAYSUPER_AUTHORIZE,
+        capture=Capture("pay_contract", "op_capture", PAYSUPER_ORDER, MONEY, full=True),
+        void=Void("pay_contract", "op_void", PAYSUPER_ORDER, MONEY),
+        refund=Refund("pay_contract", "op_refund", PAYSUPER_ORDER, MONEY, full=True),
+        authenticate=Authenticate("pay_contract", PAYSUPER_ORDER, MONEY, resume=True),
+        rebill=Rebill(
+            payment_id="pay_contract_rebill",
+            operation_id="op_rebill",
+            parent_reference=PAYSUPER_ORDER,
+            money=MONEY,
+        ),
+        credit=Credit(payout_id="po_contract", operation_id="op_credit", money=MONEY, card=CARD),
+        sync=None,  # PaySuper has no order-status call: notifications are the only source
+        unknown_status={
+            # An order reply carries no status: the nearest is a 200 with no usable form
+            # URL (the doc's own placeholder reply, payment_form_url "string").
+            "authorize": HttpReply(
+                200, (_PAYSUPER / "order_created_doc_placeholder.json").read_bytes()
+            ),
+            "webhook": HttpReply(
+                200, (_PAYSUPER / "notification_unknown_status.json").read_bytes()
+            ),
+        },
+        webhook=SignedWebhook(
+            {"Authorization": f"Signature {_PAYSUPER_SIGNATURE}"}, _PAYSUPER_NOTE
         ),
     ),
 }

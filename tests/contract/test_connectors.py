@@ -15,27 +15,32 @@ from service.connectors.base import ConnectorBase
 from service.domain.errors import OperationNotSupported, ProviderProtocolError
 from service.domain.outcomes import HttpCall, HttpReply
 from service.domain.payments import PaymentMethodType
-from service.domain.ports import Capability
+from service.domain.ports import Capability, Connector
+from service.domain.webhooks import WebhookEvent, WebhookKind
 from tests.contract.samples import SAMPLES, Samples
 
 NAMES = sorted(REGISTRY)
-# Each capability and the build_/parse_ pair that provides it (GET /v1/providers lists
+# Each capability and the pair of methods that provides it (GET /v1/providers lists
 # capabilities; the orchestration calls these methods for them).
-METHODS: dict[Capability, str] = {
-    Capability.AUTHORIZE: "authorize",
-    Capability.CAPTURE: "capture",
-    Capability.VOID: "void",
-    Capability.REFUND: "refund",
-    Capability.SYNC: "sync",
-    Capability.AUTHENTICATE: "authenticate",
-    Capability.REBILL: "rebill",
-    Capability.PAYOUT: "credit",
-    Capability.EXCHANGE_RATES: "exchange_rates",
-    Capability.HEALTH: "ping",
+METHODS: dict[Capability, tuple[str, str]] = {
+    Capability.AUTHORIZE: ("build_authorize", "parse_authorize"),
+    Capability.CAPTURE: ("build_capture", "parse_capture"),
+    Capability.VOID: ("build_void", "parse_void"),
+    Capability.REFUND: ("build_refund", "parse_refund"),
+    Capability.SYNC: ("build_sync", "parse_sync"),
+    Capability.AUTHENTICATE: ("build_authenticate", "parse_authenticate"),
+    Capability.REBILL: ("build_rebill", "parse_rebill"),
+    Capability.PAYOUT: ("build_credit", "parse_credit"),
+    Capability.EXCHANGE_RATES: ("build_exchange_rates", "parse_exchange_rates"),
+    Capability.HEALTH: ("build_ping", "parse_ping"),
+    Capability.WEBHOOKS: ("verify_webhook", "parse_webhook"),
 }
+# Capabilities that send a request (a build_ then a parse_ of the reply); a
+# notification is received, not requested: it is verified then parsed.
+REQUESTS = sorted(set(Capability) - {Capability.WEBHOOKS})
 # Capabilities whose build_/parse_ take no command.
 WITHOUT_COMMAND = {Capability.EXCHANGE_RATES, Capability.HEALTH}
-# Capabilities whose parse_ reads a payment's (or payout's) status from the reply.
+# Capabilities whose parse_ reads a payment's (or payout's) status from what it gets.
 READ_STATUS = set(Capability) - WITHOUT_COMMAND
 # Capabilities with a validate_ the orchestration calls before building.
 VALIDATORS = {
@@ -44,8 +49,13 @@ VALIDATORS = {
     Capability.PAYOUT: "validate_credit",
 }
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
-# Every (connector, capability it declares).
-SUPPORTED = [(name, c) for name in NAMES for c in sorted(REGISTRY[name].supports)]
+# Every (connector, request-sending capability it declares).
+SUPPORTED = [(name, c) for name in NAMES for c in sorted(REGISTRY[name].supports) if c in REQUESTS]
+
+
+def operation(capability: Capability) -> str:
+    """The operation's name: its Samples command and its samples.unknown_status key."""
+    return METHODS[capability][1].removeprefix("parse_")
 
 
 def samples_for(name: str) -> Samples:
@@ -57,21 +67,29 @@ def samples_for(name: str) -> Samples:
 
 
 def command(samples: Samples, capability: Capability) -> Any:
-    return getattr(samples, METHODS[capability])
+    return getattr(samples, operation(capability))
 
 
 def build(connector: ConnectorBase, samples: Samples, capability: Capability) -> Any:
-    method = getattr(connector, f"build_{METHODS[capability]}")
+    method = getattr(connector, METHODS[capability][0])
     return method() if capability in WITHOUT_COMMAND else method(command(samples, capability))
 
 
 def parse(
     connector: ConnectorBase, samples: Samples, capability: Capability, reply: HttpReply
 ) -> Any:
-    method = getattr(connector, f"parse_{METHODS[capability]}")
+    method = getattr(connector, METHODS[capability][1])
+    if capability is Capability.WEBHOOKS:
+        return method(reply.body)
     if capability in WITHOUT_COMMAND:
         return method(reply)
     return method(command(samples, capability), reply)
+
+
+def tampered(body: bytes) -> list[bytes]:
+    """The body with one byte flipped (first, middle, last) or one byte added."""
+    flips = [body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1 :] for i in (0, len(body) // 2, -1)]
+    return [*flips, body + b" ", b" " + body]
 
 
 def assert_valid_call(call: object) -> None:
@@ -83,10 +101,11 @@ def assert_valid_call(call: object) -> None:
 
 
 def test_every_capability_has_its_methods() -> None:
-    assert set(METHODS) == set(Capability), "map every Capability to its build_/parse_ pair"
-    for name in METHODS.values():
-        assert callable(getattr(ConnectorBase, f"build_{name}"))
-        assert callable(getattr(ConnectorBase, f"parse_{name}"))
+    assert set(METHODS) == set(Capability), "map every Capability to its pair of methods"
+    for pair in METHODS.values():
+        for method in pair:
+            assert callable(getattr(ConnectorBase, method))
+            assert callable(getattr(Connector, method)), f"{method} is not in the port"
 
 
 def test_every_registered_connector_has_samples() -> None:
@@ -120,8 +139,7 @@ def test_implements_what_it_declares(name: str) -> None:
     """A declared capability is backed by the connector's own build_ and parse_."""
     cls = REGISTRY[name]
     for capability in cls.supports:
-        for prefix in ("build_", "parse_"):
-            method = f"{prefix}{METHODS[capability]}"
+        for method in METHODS[capability]:
             assert getattr(cls, method) is not getattr(ConnectorBase, method), (
                 f"{cls.__name__} declares {capability} but inherits {method}"
             )
@@ -139,9 +157,11 @@ def test_samples_are_valid_for_the_connector(name: str) -> None:
             assert errors == [], f"{validate}: {errors}"
     if Capability.SYNC in REGISTRY[name].supports:
         assert samples.sync is not None, "a connector that syncs needs a sample Sync"
+    if Capability.WEBHOOKS in REGISTRY[name].supports:
+        assert samples.webhook is not None, "a connector with webhooks needs a signed sample"
 
 
-@pytest.mark.parametrize("capability", list(Capability), ids=str)
+@pytest.mark.parametrize("capability", REQUESTS, ids=str)
 @pytest.mark.parametrize("name", NAMES)
 def test_build_supported_or_refused(name: str, capability: Capability) -> None:
     samples = samples_for(name)
@@ -153,6 +173,34 @@ def test_build_supported_or_refused(name: str, capability: Capability) -> None:
             build(connector, samples, capability)
         with pytest.raises(OperationNotSupported):
             parse(connector, samples, capability, HttpReply(200, b"{}"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_webhooks_verified_or_refused(name: str) -> None:
+    """A declared WEBHOOKS verifies its own signature, refuses a tampered body, parses."""
+    samples = samples_for(name)
+    connector = samples.connector()
+    if Capability.WEBHOOKS not in REGISTRY[name].supports:
+        signed = samples.webhook
+        headers, body = (signed.headers, signed.body) if signed else ({}, b"{}")
+        with pytest.raises(OperationNotSupported):
+            connector.verify_webhook(headers, body)
+        with pytest.raises(OperationNotSupported):
+            connector.parse_webhook(body)
+        return
+    signed = samples.webhook
+    if signed is None:
+        pytest.fail(f"connector {name!r} declares webhooks but has no samples.webhook")
+    assert connector.verify_webhook(signed.headers, signed.body) is True
+    for body in tampered(signed.body):
+        assert connector.verify_webhook(signed.headers, body) is False, body
+    assert connector.verify_webhook({}, signed.body) is False
+    event = connector.parse_webhook(signed.body)
+    assert isinstance(event, WebhookEvent)
+    assert event.event_id
+    assert event.raw_type
+    assert isinstance(event.kind, WebhookKind)
+    assert event.provider_reference or event.payment_id, "the event must name its payment"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -176,13 +224,17 @@ def test_scrub(name: str) -> None:
     connector = samples.connector()
     call = connector.build_authorize(samples.authorize)
     text = f"{call.method} {call.path} {call.query} {call.body!r} {call.headers}"
-    assert samples.pan in text  # the request really carries the card data
-    assert samples.cvv in text
     scrubbed = connector.scrub(text)
-    assert samples.pan not in scrubbed
-    assert samples.pan[:6] in scrubbed  # first6 / last4 are kept
-    assert samples.pan[-4:] in scrubbed
-    assert samples.cvv not in scrubbed
+    if samples.authorize.card is None:
+        # A hosted page: the card is typed on the provider's form, never sent by us.
+        assert samples.pan not in text
+    else:
+        assert samples.pan in text  # the request really carries the card data
+        assert samples.cvv in text
+        assert samples.pan not in scrubbed
+        assert samples.pan[:6] in scrubbed  # first6 / last4 are kept
+        assert samples.pan[-4:] in scrubbed
+        assert samples.cvv not in scrubbed
     leaked = [secret for secret in samples.secrets if secret in scrubbed]
     assert not leaked, f"credentials survive scrub(): {leaked}"
 
@@ -212,10 +264,10 @@ def test_scrub_every_request(name: str, capability: Capability) -> None:
 def test_unknown_status_is_a_protocol_error(name: str) -> None:
     samples = samples_for(name)
     connector = samples.connector()
-    expected = {METHODS[c] for c in REGISTRY[name].supports if c in READ_STATUS}
+    expected = {operation(c) for c in REGISTRY[name].supports if c in READ_STATUS}
     missing = expected - set(samples.unknown_status)
     assert not missing, f"samples.unknown_status lacks {sorted(missing)}"
-    by_method = {method: capability for capability, method in METHODS.items()}
+    by_method = {operation(capability): capability for capability in METHODS}
     for method, reply in samples.unknown_status.items():
         with pytest.raises(ProviderProtocolError):
             parse(connector, samples, by_method[method], reply)

@@ -31,6 +31,7 @@ docs are silent this connector takes the safest reading:
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import ClassVar, Final, Literal
@@ -58,6 +59,7 @@ from . import wire
 __all__ = ["PAYMENT_ID_KEY", "PaySuperConnector", "PaySuperOptions", "PaySuperUser"]
 
 PAYMENT_ID_KEY: Final = "orchestrator_payment_id"
+_SIGNATURE_HEADER: Final = re.compile(r"""(x-api-signature["']?\s*[:=]\s*["']?)[^\s"',}]+""", re.I)
 PLATFORMS = Literal["steam", "gog", "uplay", "origin", "psn", "xbox", "nintendo", "itch", "egs"]
 
 EVENTS: Final[dict[str, WebhookKind]] = {
@@ -167,6 +169,10 @@ class PaySuperConnector(ConnectorBase):
             errors.append(FieldError(_field("platform_id"), "only for type key"))
         if opts.checkout == "token" and not (opts.user and opts.user.id):
             errors.append(FieldError(_field("user.id"), "required for a token checkout"))
+        if opts.metadata and opts.checkout != "token":
+            errors.append(
+                FieldError(_field("metadata"), "an order carries no metadata: use a token")
+            )
         if PAYMENT_ID_KEY in opts.metadata:
             errors.append(FieldError(_field("metadata"), f"{PAYMENT_ID_KEY} is reserved"))
         return errors
@@ -201,7 +207,14 @@ class PaySuperConnector(ConnectorBase):
         if opts.user is not None:
             return opts.user
         c = cmd.customer
-        return PaySuperUser(name=c.name, email=c.email, phone=c.phone, ip=c.ip)
+        address = PaySuperAddress(country=c.country, city=c.city, postal_code=c.zip, state=c.state)
+        return PaySuperUser(
+            name=c.name,
+            email=c.email,
+            phone=c.phone,
+            ip=c.ip,
+            address=address if any(msgspec.structs.astuple(address)) else None,
+        )
 
     def _order_body(self, cmd: Authorize, opts: PaySuperOptions) -> dict[str, object]:
         user = self._user(cmd, opts)
@@ -275,6 +288,10 @@ class PaySuperConnector(ConnectorBase):
             raise self.protocol_error(f"unreadable reply: {exc}") from None
         if not created.payment_form_url.startswith(("https://", "http://")):
             raise self.protocol_error("payment_form_url is not a URL")
+        token_mode = self._opts(cmd).checkout == "token"
+        if not (created.token if token_mode else created.id):
+            # Without PaySuper's order id its notifications could never be matched.
+            raise self.protocol_error(f"the reply carries no {'token' if token_mode else 'id'}")
         action = NextAction(
             type="redirect",
             url=created.payment_form_url,
@@ -293,8 +310,8 @@ class PaySuperConnector(ConnectorBase):
         except (msgspec.DecodeError, msgspec.ValidationError):
             text = reply_message(reply) or ""
         text = self.scrub(text[:300]) or "no message"
-        if reply.status == 401:
-            raise ConnectorMisconfigured(self.name, f"HTTP 401: {text}")
+        if reply.status in (401, 403):
+            raise ConnectorMisconfigured(self.name, f"HTTP {reply.status}: {text}")
         if 400 <= reply.status < 500:
             raise ProviderRejected(
                 self.name,
@@ -304,13 +321,18 @@ class PaySuperConnector(ConnectorBase):
             )
         raise OutcomeUnknown(self.name, f"HTTP {reply.status}: {text}")
 
+    def scrub(self, text: str) -> str:
+        # In "secret" mode X-API-SIGNATURE carries the project key itself.
+        scrubbed = super().scrub(text).replace(self._secret.decode(), "***")
+        return _SIGNATURE_HEADER.sub(r"\1***", scrubbed)
+
     # -- notifications ---------------------------------------------------------------
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         given = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         scheme, _, signature = given.partition(" ")
         expected = hashlib.sha256(body + self._secret).hexdigest()
-        return scheme == "Signature" and hmac.compare_digest(
+        return scheme.lower() == "signature" and hmac.compare_digest(
             signature.strip().lower().encode(), expected.encode()
         )
 
