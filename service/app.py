@@ -30,7 +30,7 @@ from service.api.system import (
     ProviderController,
 )
 from service.api.webhooks import OpsWebhookController, WebhookController
-from service.connectors import BizonConnector, PaySuperConnector
+from service.connectors import BizonConnector, PaySuperConnector, ProxySolutionsConnector
 from service.domain.errors import DependencyUnavailable
 from service.domain.ports import Connector
 from service.http import HttpxTransport, ProviderEndpoint
@@ -80,6 +80,16 @@ def build_connectors(
             paysuper.base_url,
             read_timeout=paysuper.timeout_seconds,
             connect_timeout=paysuper.connect_timeout_seconds,
+        )
+    if settings.proxy_solutions is not None:
+        proxy = settings.proxy_solutions
+        connectors["proxy_solutions"] = ProxySolutionsConnector(
+            proxy.api_key.reveal(), header=proxy.api_key_header
+        )
+        endpoints["proxy_solutions"] = ProviderEndpoint(
+            proxy.base_url,
+            read_timeout=proxy.timeout_seconds,
+            connect_timeout=proxy.connect_timeout_seconds,
         )
     return connectors, endpoints
 
@@ -142,7 +152,13 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         payouts=PayoutService(ledger, connectors, executor, clock, settle_after),
         webhooks=WebhookService(ledger, connectors, clock),
         providers=ProviderInfo(
-            connectors, executor, clock, rates_ttl=settings.exchange_rates_ttl_seconds
+            connectors,
+            executor,
+            clock,
+            rates_ttl=settings.exchange_rates_ttl_seconds,
+            methods_ttl=settings.proxy_solutions.merchants_ttl_seconds
+            if settings.proxy_solutions
+            else 300.0,
         ),
         idempotency=IdempotencyGuard(
             RedisIdempotencyCache(redis),

@@ -20,6 +20,8 @@ ALL_SCOPES = ["payments:read", "payments:write", "payouts:write", "ops"]
 SERVICE_PORT = 8000  # PORT overrides
 SANDBOX_PORT = 8101  # SANDBOX_PORT overrides (Bizon)
 PAYSUPER_PORT = 8102  # PAYSUPER_SANDBOX_PORT overrides
+PROXY_PORT = 8103  # PROXY_SOLUTIONS_SANDBOX_PORT overrides
+PROXY_KEY = "sandbox-key"  # the simulator's own, public test key
 PAYSUPER_PROJECT = "sandbox-project"
 PAYSUPER_SECRET = "sandbox-secret"  # noqa: S105 - the simulator's own, public test secret
 DEV_DATABASE = "payment_orchestrator"
@@ -51,6 +53,15 @@ async def create_key(
 
 def sandbox_app(provider: str, public_url: str, webhook_url: str | None = None) -> Litestar:
     """A provider simulator as an ASGI app."""
+    if provider == "proxy_solutions":
+        from service.sandbox.proxy_solutions import (
+            ProxySolutionsSandboxConfig,
+            create_proxy_solutions_sandbox,
+        )
+
+        return create_proxy_solutions_sandbox(
+            ProxySolutionsSandboxConfig(api_key=PROXY_KEY, public_url=public_url)
+        )
     if provider == "paysuper":
         from service.sandbox.paysuper import PaySuperSandboxConfig, create_paysuper_sandbox
 
@@ -98,6 +109,7 @@ def run_dev(workdir: Path) -> None:
     service_port = int(os.environ.get("PORT", SERVICE_PORT))
     sandbox_port = int(os.environ.get("SANDBOX_PORT", SANDBOX_PORT))
     paysuper_port = int(os.environ.get("PAYSUPER_SANDBOX_PORT", PAYSUPER_PORT))
+    proxy_port = int(os.environ.get("PROXY_SOLUTIONS_SANDBOX_PORT", PROXY_PORT))
     database_url, redis_url, notes = _databases(workdir)
     upgrade(database_url)
     env = (
@@ -108,6 +120,8 @@ def run_dev(workdir: Path) -> None:
             "PAYSUPER_BASE_URL": f"http://127.0.0.1:{paysuper_port}",
             "PAYSUPER_PROJECT_ID": PAYSUPER_PROJECT,
             "PAYSUPER_SECRET_KEY": PAYSUPER_SECRET,
+            "PROXY_SOLUTIONS_BASE_URL": f"http://127.0.0.1:{proxy_port}/api",
+            "PROXY_SOLUTIONS_API_KEY": PROXY_KEY,
             "LOG_FORMAT": "console",
         }
         | dict(os.environ)
@@ -135,6 +149,14 @@ def run_dev(workdir: Path) -> None:
             log_level="warning",
         )
     )
+    proxy = uvicorn.Server(
+        uvicorn.Config(
+            sandbox_app("proxy_solutions", f"http://127.0.0.1:{proxy_port}"),
+            host="127.0.0.1",
+            port=proxy_port,
+            log_level="warning",
+        )
+    )
     service = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -151,6 +173,8 @@ def run_dev(workdir: Path) -> None:
             f"Bizon sandbox:  http://127.0.0.1:{sandbox_port} (login {SANDBOX_LOGIN})",
             f"PaySuper sandbox: http://127.0.0.1:{paysuper_port} (project {PAYSUPER_PROJECT},"
             " notifications to /v1/webhooks/paysuper)",
+            f"Proxy-Solutions sandbox: http://127.0.0.1:{proxy_port}/api (orders 1001-1003,"
+            " balance 100.00 USD, promo SAVE10)",
             f"Service:        http://127.0.0.1:{service_port}   Swagger UI: "
             f"http://127.0.0.1:{service_port}/docs",
             "API key (every scope; use it with Authorize in Swagger UI):",
@@ -162,7 +186,7 @@ def run_dev(workdir: Path) -> None:
     print(banner, flush=True)
 
     async def both() -> None:
-        await asyncio.gather(sandbox.serve(), paysuper.serve(), service.serve())
+        await asyncio.gather(sandbox.serve(), paysuper.serve(), proxy.serve(), service.serve())
 
     try:
         asyncio.run(both())

@@ -44,11 +44,21 @@ class PaySuperSettings(msgspec.Struct, frozen=True):
     connect_timeout_seconds: float = 5.0
 
 
+class ProxySolutionsSettings(msgspec.Struct, frozen=True):
+    base_url: str  # the server URL, ending in /api
+    api_key: Secret
+    api_key_header: str = "api-key"
+    timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 5.0
+    merchants_ttl_seconds: float = 300.0
+
+
 class Settings(msgspec.Struct, frozen=True):
     database_url: str
     redis_url: str
     bizon: BizonSettings | None = None
     paysuper: PaySuperSettings | None = None
+    proxy_solutions: ProxySolutionsSettings | None = None
     reconcile_after_seconds: float = 60.0
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
@@ -140,6 +150,23 @@ def _paysuper(env: Mapping[str, str], errors: list[str]) -> PaySuperSettings | N
     )
 
 
+def _proxy_solutions(env: Mapping[str, str], errors: list[str]) -> ProxySolutionsSettings | None:
+    if not env.get("PROXY_SOLUTIONS_BASE_URL"):
+        return None
+    base_url = _url(env, "PROXY_SOLUTIONS_BASE_URL", {"http", "https"}, errors).rstrip("/")
+    key = env.get("PROXY_SOLUTIONS_API_KEY", "")
+    if not key:
+        errors.append("PROXY_SOLUTIONS_API_KEY is required when PROXY_SOLUTIONS_BASE_URL is set")
+    return ProxySolutionsSettings(
+        base_url=base_url,
+        api_key=Secret(key),
+        api_key_header=env.get("PROXY_SOLUTIONS_API_KEY_HEADER", "api-key") or "api-key",
+        timeout_seconds=_float(env, "PROXY_SOLUTIONS_TIMEOUT_SECONDS", 30.0, errors),
+        connect_timeout_seconds=_float(env, "PROXY_SOLUTIONS_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+        merchants_ttl_seconds=_float(env, "PROXY_SOLUTIONS_MERCHANTS_TTL_SECONDS", 300.0, errors),
+    )
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build and validate the settings; raise SettingsError naming every problem."""
     errors: list[str] = []
@@ -147,6 +174,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     redis_url = _url(env, "REDIS_URL", {"redis", "rediss", "unix"}, errors)
     bizon = _bizon(env, errors)
     paysuper = _paysuper(env, errors)
+    proxy_solutions = _proxy_solutions(env, errors)
     burst_raw = env.get("RATE_LIMIT_BURST", "40")
     burst = int(burst_raw) if burst_raw.isdigit() and int(burst_raw) > 0 else 0
     if burst == 0:
@@ -156,6 +184,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_url=redis_url,
         bizon=bizon,
         paysuper=paysuper,
+        proxy_solutions=proxy_solutions,
         reconcile_after_seconds=_float(env, "RECONCILE_AFTER_SECONDS", 60.0, errors),
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
         rate_limit_burst=burst,

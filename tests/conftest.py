@@ -14,7 +14,17 @@ from service.orchestration.api_keys import SCOPES, ApiKeyService
 from service.orchestration.clock import SystemClock
 from service.sandbox.bizon import BizonSandboxConfig, create_bizon_sandbox
 from service.sandbox.paysuper import PaySuperSandboxConfig, create_paysuper_sandbox
-from service.settings import BizonSettings, PaySuperSettings, Secret, Settings
+from service.sandbox.proxy_solutions import (
+    ProxySolutionsSandboxConfig,
+    create_proxy_solutions_sandbox,
+)
+from service.settings import (
+    BizonSettings,
+    PaySuperSettings,
+    ProxySolutionsSettings,
+    Secret,
+    Settings,
+)
 from tests.datastores import create_database, drop_database, servers
 from tests.servers import free_port, serving
 
@@ -111,9 +121,32 @@ async def paysuper_sandbox(paysuper_sandbox_url: str) -> AsyncIterator[httpx.Asy
         yield client
 
 
+PROXY_KEY = "test-proxy-key"
+
+
+@pytest.fixture(scope="session")
+async def proxy_sandbox_url() -> AsyncIterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = ProxySolutionsSandboxConfig(api_key=PROXY_KEY, public_url=url, balance="1000.00")
+    async with serving(create_proxy_solutions_sandbox(config), port) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+async def proxy_sandbox(proxy_sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for the Proxy-Solutions sandbox's control endpoints."""
+    async with httpx.AsyncClient(base_url=proxy_sandbox_url, timeout=10) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def settings(
-    database_url: str, redis_url: str, sandbox_url: str, paysuper_sandbox_url: str
+    database_url: str,
+    redis_url: str,
+    sandbox_url: str,
+    paysuper_sandbox_url: str,
+    proxy_sandbox_url: str,
 ) -> Settings:
     return Settings(
         database_url=database_url,
@@ -129,6 +162,12 @@ def settings(
             base_url=paysuper_sandbox_url,
             project_id=PAYSUPER_PROJECT,
             secret_key=Secret(PAYSUPER_SECRET),
+            timeout_seconds=BIZON_TIMEOUT,
+            connect_timeout_seconds=0.5,
+        ),
+        proxy_solutions=ProxySolutionsSettings(
+            base_url=f"{proxy_sandbox_url}/api",
+            api_key=Secret(PROXY_KEY),
             timeout_seconds=BIZON_TIMEOUT,
             connect_timeout_seconds=0.5,
         ),

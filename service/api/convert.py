@@ -13,17 +13,20 @@ from service.api.schemas import (
     ExchangeRateResponse,
     ExchangeRatesResponse,
     FailureResponse,
+    MoneyResponse,
     NextActionResponse,
     OperationResponse,
+    PaymentMethodOptionResponse,
     PaymentMethodResponse,
+    PaymentMethodsResponse,
     PaymentResponse,
     PayoutDestinationResponse,
     PayoutResponse,
+    QuoteResponse,
     RebillRequest,
 )
 from service.domain.cards import brand, luhn_valid
 from service.domain.commands import (
-    Authorize,
     CardDetails,
     Customer,
     RecurringDetails,
@@ -33,6 +36,7 @@ from service.domain.commands import (
 from service.domain.errors import FieldError, ValidationFailed
 from service.domain.ids import new_id
 from service.domain.money import Money, exponent, is_currency
+from service.domain.outcomes import Quote
 from service.domain.payments import (
     CardSummary,
     Failure,
@@ -42,9 +46,9 @@ from service.domain.payments import (
     PaymentMethodType,
 )
 from service.domain.payouts import Payout
-from service.orchestration.payments import NewPayment, NewRebill
+from service.orchestration.creation import NewPayment, NewRebill
 from service.orchestration.payouts import NewPayout
-from service.orchestration.providers import RatesSnapshot
+from service.orchestration.providers import MethodsSnapshot, RatesSnapshot
 
 # Which payment_method member each type needs; the others must be absent.
 _MEMBER = {PaymentMethodType.CARD: "card", PaymentMethodType.WALLET_TOKEN: "wallet_token"}
@@ -83,7 +87,9 @@ def _currency_errors(currency: str) -> list[FieldError]:
 
 def validate_create(req: CreatePaymentRequest, today: datetime | None = None) -> None:
     """Checks a schema cannot express; raises ValidationFailed listing every field."""
-    errors = _method_errors(req, today or datetime.now(UTC)) + _currency_errors(req.currency)
+    errors = _method_errors(req, today or datetime.now(UTC))
+    if req.currency is not None:
+        errors += _currency_errors(req.currency)
     if errors:
         raise ValidationFailed("the payment request is invalid", errors)
 
@@ -120,25 +126,23 @@ def new_payment(req: CreatePaymentRequest) -> NewPayment:
         summary = _summary(given.number, given.exp_month, given.exp_year)
     if method.wallet_token is not None:
         wallet = WalletToken(method.wallet_token.type, method.wallet_token.token)
-    authorize = Authorize(
+    return NewPayment(
         payment_id=new_id("pay"),
         operation_id=new_id("op"),
-        money=Money(req.amount, req.currency),
+        amount=req.amount,
+        currency=req.currency,
         capture=req.capture,
         method=method.type,
-        card=card,
-        wallet=wallet,
-        customer=_customer(req.customer),
-        description=req.description,
-        return_url=req.return_url,
-    )
-    return NewPayment(
-        authorize=authorize,
         provider=req.provider,
         summary=PaymentMethodSummary(
             type=method.type, card=summary, wallet=wallet.type if wallet else None
         ),
-        customer=_present(msgspec.to_builtins(req.customer)) if req.customer else {},
+        card=card,
+        wallet=wallet,
+        customer=_customer(req.customer),
+        customer_fields=_present(msgspec.to_builtins(req.customer)) if req.customer else {},
+        description=req.description,
+        return_url=req.return_url,
         merchant_reference=req.merchant_reference,
         metadata=dict(req.metadata),
         provider_options=req.provider_options,
@@ -259,6 +263,7 @@ def payment_response(p: Payment) -> PaymentResponse:
         created_at=p.created_at,
         updated_at=p.updated_at,
         parent_payment_id=p.parent_payment_id,
+        provider_details=dict(p.provider_details),
     )
 
 
@@ -293,5 +298,34 @@ def rates_response(
             ExchangeRateResponse(r.base, r.quote, f"{r.rate:f}")
             for r in snap.rates
             if base in (None, r.base) and quote in (None, r.quote)
+        ],
+    )
+
+
+def _money(money: Money) -> MoneyResponse:
+    return MoneyResponse(money.amount, money.currency)
+
+
+def quote_response(provider: str, quote: Quote) -> QuoteResponse:
+    return QuoteResponse(
+        provider=provider,
+        amount=_money(quote.amount),
+        payer_amount=_money(quote.payer_amount),
+        converted_amount=_money(quote.converted_amount) if quote.converted_amount else None,
+        discount_percent=f"{quote.discount_percent:f}"
+        if quote.discount_percent is not None
+        else None,
+        merchant=quote.merchant,
+        lang=quote.lang,
+    )
+
+
+def methods_response(snap: MethodsSnapshot) -> PaymentMethodsResponse:
+    return PaymentMethodsResponse(
+        provider=snap.provider,
+        fetched_at=snap.fetched_at,
+        stale=snap.stale,
+        data=[
+            PaymentMethodOptionResponse(m.code, m.name, list(m.currencies)) for m in snap.methods
         ],
     )

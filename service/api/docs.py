@@ -29,6 +29,9 @@ _DETAILS = {
     "dependency_unavailable": "PostgreSQL is unavailable: ConnectionRefusedError",
     "invalid_signature": "the notification's signature does not match",
     "webhook_in_progress": "this event is being processed; deliver it again later",
+    "provider_order_not_found": "proxy_solutions has no such order: Order not found.",
+    "provider_service_not_found": "proxy_solutions has no such service: Service not found.",
+    "provider_validation_error": "proxy_solutions refused the request; its messages are in errors",
 }
 
 COMMON = ("invalid_request", "unauthorized", "forbidden", "rate_limited", "dependency_unavailable")
@@ -148,5 +151,34 @@ PAYOUT_TO_CARD = Example(
         "currency": "EUR",
         "provider": "bizon",
         "destination": {"type": "card", "card": {"number": "4111111111111111", "holder": "J S"}},
+    },
+)
+QUOTE = Example(
+    summary="A month of 5 mobile proxies with a promo code, in euros",
+    value={
+        "service_id": 1,
+        "location_id": 10,
+        "quantity": 5,
+        "period": 30,
+        "multiport": True,
+        "promocode": "SAVE10",
+        "merchant": "card",
+        "currency": "EUR",
+        "lang": "EN",
+    },
+)
+VENDOR_BALANCE = Example(
+    summary="Proxy-Solutions: extend a vendor order from the API balance",
+    value={
+        "provider": "proxy_solutions",
+        "payment_method": {"type": "balance"},
+        "provider_options": {
+            "proxy_solutions": {
+                "order_id": 1001,
+                "merchant": "balance",
+                "currency": "USD",
+                "period": 30,
+            }
+        },
     },
 )

@@ -26,7 +26,13 @@ from litestar.exceptions import (
 
 from service.api.context import request_id_of
 from service.api.schemas import FieldErrorResponse, Problem
-from service.domain.errors import ConnectorError, ConnectorMisconfigured, DomainError, FieldError
+from service.domain.errors import (
+    ConnectorError,
+    ConnectorMisconfigured,
+    DomainError,
+    FieldError,
+    ProviderInputRefused,
+)
 
 log = structlog.get_logger("api")
 
@@ -50,6 +56,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "amount_exceeds_capturable": 422,
     "amount_exceeds_refundable": 422,
     "operation_not_supported": 422,
+    "provider_order_not_found": 422,
+    "provider_service_not_found": 422,
+    "provider_validation_error": 422,
     "rate_limited": 429,
     "internal_error": 500,
     "provider_error": 502,
@@ -153,6 +162,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         code, detail, errors = exc.code, exc.detail, exc.errors
     elif isinstance(exc, ConnectorError):
         code, detail, errors = exc.code, _connector_detail(exc), []
+        if isinstance(exc, ProviderInputRefused):
+            errors = [FieldError("provider", message) for message in exc.messages]
         if isinstance(exc, ConnectorMisconfigured):
             # Our credentials or settings are wrong: no caller can fix this, operators must.
             log.error(
@@ -177,4 +188,8 @@ def _connector_detail(exc: ConnectorError) -> str:
         return f"{exc.provider} refused this service's credentials; operators have been alerted"
     if exc.code == "operation_not_supported":
         return exc.detail
+    if exc.code in ("provider_order_not_found", "provider_service_not_found"):
+        return f"{exc.provider} has no such {exc.code.split('_')[1]}: {exc.detail}"
+    if exc.code == "provider_validation_error":
+        return f"{exc.provider} refused the request; its messages are in errors"
     return f"{exc.provider} refused the request: {exc.detail}"

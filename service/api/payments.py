@@ -20,6 +20,7 @@ from service.api.docs import (
     REBILL,
     REFUND,
     RESUME,
+    VENDOR_BALANCE,
     WALLET_PAYMENT,
     problems,
 )
@@ -67,14 +68,14 @@ class PaymentController(Controller):
         summary="Create and confirm a payment",
         status_code=201,
         opt={"scope": "payments:write"},
-        responses=problems(*MONEY),
+        responses=problems(*MONEY, "provider_order_not_found", "provider_validation_error"),
     )
     async def create(
         self,
         request: AnyRequest,
         data: Annotated[
             SkipValidation[CreatePaymentRequest],
-            Body(examples=[CARD_PAYMENT, HOSTED_PAYMENT, WALLET_PAYMENT]),
+            Body(examples=[CARD_PAYMENT, HOSTED_PAYMENT, WALLET_PAYMENT, VENDOR_BALANCE]),
         ],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentResponse]:

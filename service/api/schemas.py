@@ -5,7 +5,7 @@ strict (a string is never an integer here) and unknown fields are refused.
 """
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import msgspec
 from msgspec import Meta
@@ -98,10 +98,24 @@ else:
     )
 
 
+# The quote request of every registered provider that calculates prices.
+if TYPE_CHECKING:
+    QuoteRequest = msgspec.Struct
+else:
+    _QUOTES = tuple(c.quote_type for c in REGISTRY.values() if c.quote_type is not None)
+    QuoteRequest = _QUOTES[0] if len(_QUOTES) == 1 else Union[_QUOTES]  # noqa: UP007
+
+
 class CreatePaymentRequest(_Strict):
-    amount: Amount
-    currency: Currency
+    """A payment to create and confirm.
+
+    `amount` and `currency` are required except where the provider sets the price
+    (a vendor order: Proxy-Solutions, Send2Sell); there they are what is asked for.
+    """
+
     payment_method: PaymentMethodInput
+    amount: Amount | None = None
+    currency: Currency | None = None
     provider: Annotated[str, Meta(examples=["bizon"])] | None = None
     capture: CaptureMethod = CaptureMethod.AUTOMATIC
     customer: CustomerInput | None = None
@@ -215,7 +229,7 @@ class OperationResponse(msgspec.Struct):
     id: str
     type: OperationType
     status: OperationStatus
-    amount: int
+    amount: int | None
     currency: str
     source: OperationSource
     provider_reference: str | None
@@ -228,7 +242,10 @@ class OperationResponse(msgspec.Struct):
 class PaymentResponse(msgspec.Struct):
     id: Annotated[str, Meta(examples=["pay_01jd2x3y4z5a6b7c8d9e0f1g2h"])]
     status: PaymentStatus
-    amount: int
+    amount: Annotated[
+        int | None,
+        Meta(description="Minor units; null until a provider that sets the price answers"),
+    ]
     currency: str
     amount_authorized: int
     amount_captured: int
@@ -250,6 +267,10 @@ class PaymentResponse(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     parent_payment_id: str | None = None
+    provider_details: Annotated[
+        dict[str, Any],
+        Meta(description="What was asked and what the provider said of the price (vendor orders)"),
+    ] = {}
     object: str = "payment"
 
 
@@ -357,3 +378,33 @@ class WebhookEventResponse(msgspec.Struct):
 class WebhookEventListResponse(msgspec.Struct):
     data: list[WebhookEventResponse]
     object: str = "list"
+
+
+class PaymentMethodOptionResponse(msgspec.Struct):
+    code: str
+    name: str
+    currencies: list[str]
+
+
+class PaymentMethodsResponse(msgspec.Struct):
+    provider: str
+    fetched_at: datetime
+    stale: Annotated[bool, Meta(description="true: the provider did not answer; its last list")]
+    data: list[PaymentMethodOptionResponse]
+    object: str = "list"
+
+
+class MoneyResponse(msgspec.Struct):
+    amount: Annotated[int, Meta(description="Minor units")]
+    currency: str
+
+
+class QuoteResponse(msgspec.Struct):
+    provider: str
+    amount: Annotated[MoneyResponse, Meta(description="The list price (USD for Proxy-Solutions)")]
+    payer_amount: Annotated[MoneyResponse, Meta(description="What the payer pays, discounts in")]
+    converted_amount: MoneyResponse | None
+    discount_percent: Annotated[str | None, Meta(examples=["10"])]
+    merchant: str | None
+    lang: str | None
+    object: str = "quote"

@@ -4,8 +4,8 @@ import asyncio
 import os
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
-from litestar.params import QueryParameter
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Body, PathParameter, QueryParameter, SkipValidation
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -14,20 +14,25 @@ from prometheus_client import (
 )
 from prometheus_client import REGISTRY as METRICS
 
-from service.api.convert import rates_response
+from service.api.convert import methods_response, quote_response, rates_response
 from service.api.deps import services_of
-from service.api.docs import COMMON, problems
+from service.api.docs import COMMON, QUOTE, problems
+from service.api.payments import strict_body
 from service.api.schemas import (
     ExchangeRatesResponse,
     HealthResponse,
+    PaymentMethodsResponse,
     ProviderHealthResponse,
     ProviderListResponse,
     ProviderResponse,
+    QuoteRequest,
+    QuoteResponse,
 )
 from service.connectors import REGISTRY
-from service.domain.errors import DependencyUnavailable
+from service.domain.errors import DependencyUnavailable, FieldError, ValidationFailed
 
 AnyRequest = Request[Any, Any, Any]
+ProviderName = Annotated[str, PathParameter(max_length=64, description="e.g. proxy_solutions")]
 
 
 class HealthController(Controller):
@@ -106,6 +111,60 @@ class ProviderController(Controller):
                 for name, health in zip(names, checks, strict=True)
             ]
         )
+
+    @get(
+        "/{provider:str}/payment-methods",
+        operation_id="listProviderPaymentMethods",
+        summary="A provider's ways to pay (e.g. Proxy-Solutions merchants)",
+        opt={"scope": "payments:read"},
+        responses=problems(
+            *COMMON, "validation_error", "operation_not_supported", "provider_unavailable"
+        ),
+    )
+    async def payment_methods(
+        self, request: AnyRequest, provider: ProviderName
+    ) -> PaymentMethodsResponse:
+        """The provider's active ways to pay with their currencies, cached.
+
+        When the provider does not answer, the last list it gave is served with
+        `stale: true`; with no list at all, 503.
+        """
+        snap = await services_of(request.app.state).providers.payment_methods(provider)
+        return methods_response(snap)
+
+    @post(
+        "/{provider:str}/quotes",
+        operation_id="createProviderQuote",
+        summary="A provider's price for an order (e.g. Proxy-Solutions with a promo code)",
+        status_code=200,
+        opt={"scope": "payments:read"},
+        responses=problems(
+            *COMMON,
+            "invalid_json",
+            "validation_error",
+            "operation_not_supported",
+            "provider_service_not_found",
+            "provider_validation_error",
+            "provider_unavailable",
+        ),
+    )
+    async def quote(
+        self,
+        request: AnyRequest,
+        provider: ProviderName,
+        data: Annotated[SkipValidation[QuoteRequest], Body(examples=[QUOTE])],
+    ) -> QuoteResponse:
+        """Calculate what an order would cost, amounts in minor units; moves no money.
+
+        The body is the provider's own quote request (Proxy-Solutions: service_id,
+        location_id, quantity, period, multiport, server_config_id,
+        server_options, promocode, merchant, currency, lang EN|RU|UA).
+        """
+        providers = services_of(request.app.state).providers
+        body = await strict_body(request, providers.quote_type(provider))
+        if body is None:
+            raise ValidationFailed("a JSON body is required", [FieldError("body", "required")])
+        return quote_response(provider, await providers.quote(provider, body))
 
 
 class ExchangeRateController(Controller):

@@ -7,8 +7,11 @@ the shared suite at once.
 from service.connectors.base import ConnectorBase
 from service.connectors.bizon import BizonConnector, BizonOptions
 from service.connectors.paysuper import PaySuperConnector, PaySuperOptions
+from service.connectors.proxy_solutions import ProxySolutionsConnector, ProxySolutionsOptions
 
-REGISTRY: dict[str, type[ConnectorBase]] = {c.name: c for c in (BizonConnector, PaySuperConnector)}
+REGISTRY: dict[str, type[ConnectorBase]] = {
+    c.name: c for c in (BizonConnector, PaySuperConnector, ProxySolutionsConnector)
+}
 
 __all__ = [
     "REGISTRY",
@@ -17,4 +20,6 @@ __all__ = [
     "ConnectorBase",
     "PaySuperConnector",
     "PaySuperOptions",
+    "ProxySolutionsConnector",
+    "ProxySolutionsOptions",
 ]

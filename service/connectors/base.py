@@ -15,6 +15,7 @@ from service.domain.commands import (
     Authorize,
     Capture,
     Credit,
+    PayOrder,
     Rebill,
     Refund,
     Sync,
@@ -33,7 +34,9 @@ from service.domain.outcomes import (
     HttpCall,
     HttpReply,
     OperationOutcome,
+    PaymentMethodOption,
     ProviderSnapshot,
+    Quote,
 )
 from service.domain.payments import PaymentMethodType
 from service.domain.ports import Capability
@@ -93,6 +96,7 @@ class ConnectorBase:
     name: ClassVar[str] = "base"
     supports: ClassVar[frozenset[Capability]] = frozenset()
     options_type: ClassVar[type[msgspec.Struct] | None] = None
+    quote_type: ClassVar[type[msgspec.Struct] | None] = None
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset()
 
     def _unsupported(self, operation: str) -> NoReturn:
@@ -166,6 +170,30 @@ class ConnectorBase:
 
     def parse_webhook(self, body: bytes) -> WebhookEvent:
         self._unsupported("webhooks")
+
+    def validate_pay_order(self, cmd: PayOrder) -> list[FieldError]:
+        return []
+
+    def payer_currency(self, cmd: PayOrder) -> str:
+        self._unsupported("pay_order")
+
+    def build_pay_order(self, cmd: PayOrder) -> HttpCall:
+        self._unsupported("pay_order")
+
+    def parse_pay_order(self, cmd: PayOrder, reply: HttpReply) -> OperationOutcome:
+        self._unsupported("pay_order")
+
+    def build_payment_methods(self) -> HttpCall:
+        self._unsupported("payment_methods")
+
+    def parse_payment_methods(self, reply: HttpReply) -> list[PaymentMethodOption]:
+        self._unsupported("payment_methods")
+
+    def build_quote(self, request: msgspec.Struct) -> HttpCall:
+        self._unsupported("quotes")
+
+    def parse_quote(self, request: msgspec.Struct, reply: HttpReply) -> Quote:
+        self._unsupported("quotes")
 
     def build_sync(self, cmd: Sync) -> HttpCall:
         self._unsupported("sync")

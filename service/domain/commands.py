@@ -138,3 +138,17 @@ class Sync(msgspec.Struct, frozen=True):
     provider_reference: str | None
     currency: str
     since: datetime | None = None
+
+
+class PayOrder(msgspec.Struct, frozen=True):
+    """Pay a vendor order whose price the provider sets (invoice, balance, credits)."""
+
+    payment_id: str
+    operation_id: str
+    method: PaymentMethodType
+    requested_amount: int | None = None  # an amount asked for, when the caller gives one
+    requested_currency: str | None = None
+    customer: Customer = Customer()
+    description: str | None = None
+    return_url: str | None = None
+    provider_options: object | None = None

@@ -141,6 +141,27 @@ class ProviderRejected(ConnectorError):
         self.provider_message = provider_message
 
 
+class ProviderObjectNotFound(ProviderRejected):
+    """The provider has no such order (or service): the caller's reference is wrong."""
+
+    code = "provider_order_not_found"
+
+
+class ProviderServiceNotFound(ProviderObjectNotFound):
+    code = "provider_service_not_found"
+
+
+class ProviderInputRefused(ProviderRejected):
+    """The provider's validation refused the request, with its own messages."""
+
+    code = "provider_validation_error"
+
+    def __init__(self, provider: str, messages: list[str]) -> None:
+        text = "; ".join(messages) or "refused"
+        super().__init__(provider, f"refused: {text}", http_status=422, provider_message=text)
+        self.messages = messages
+
+
 class ConnectorMisconfigured(ConnectorError):
     """Our credentials or settings for the provider are wrong: an operator problem."""
 

@@ -3,9 +3,11 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
+from service.domain.money import Money
 from service.domain.payments import CardSummary, Failure, NextAction
 from service.domain.redact import scrub_text
 
@@ -78,6 +80,8 @@ class OperationOutcome(msgspec.Struct, frozen=True):
     failure: Failure | None = None
     next_action: NextAction | None = None
     snapshot: ProviderSnapshot | None = None
+    priced: Money | None = None  # what the payer pays, when the provider set the price
+    details: dict[str, Any] = {}  # provider facts kept on the payment (discount, ...)
 
 
 class ExchangeRate(msgspec.Struct, frozen=True):
@@ -91,3 +95,22 @@ class ProviderHealth(msgspec.Struct, frozen=True):
     latency_ms: float
     checked_at: datetime
     detail: str | None = None
+
+
+class PaymentMethodOption(msgspec.Struct, frozen=True):
+    """A way to pay a provider offers (a Proxy-Solutions merchant, say)."""
+
+    code: str
+    name: str
+    currencies: tuple[str, ...]
+
+
+class Quote(msgspec.Struct, frozen=True):
+    """A provider's price for an order, in minor units."""
+
+    amount: Money  # the list price (Proxy-Solutions: in USD)
+    payer_amount: Money  # what the payer pays, discounts included
+    converted_amount: Money | None = None  # the list price in the payer's currency
+    discount_percent: Decimal | None = None
+    merchant: str | None = None
+    lang: str | None = None

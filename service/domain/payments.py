@@ -117,7 +117,7 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     payout_id: str | None = None
     type: OperationType
     status: OperationStatus
-    amount: int
+    amount: int | None  # None only while pending on a price the provider sets
     currency: str
     created_at: datetime
     source: OperationSource = OperationSource.API
@@ -130,7 +130,7 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
 class Payment(msgspec.Struct, frozen=True):
     id: str
     status: PaymentStatus
-    amount: int
+    amount: int | None  # None until a provider that sets the price has answered
     currency: str
     capture: CaptureMethod
     provider: str
@@ -152,6 +152,7 @@ class Payment(msgspec.Struct, frozen=True):
     version: int = 0
     operations: tuple[Operation, ...] = ()
     parent_payment_id: str | None = None  # the payment a rebill was made from
+    provider_details: dict[str, Any] = {}  # what the provider said of the price, etc.
 
     @property
     def capturable(self) -> int:
@@ -252,6 +253,8 @@ def cancel_plan(payment: Payment) -> OperationType:
 def apply_success(payment: Payment, op: Operation) -> Payment:
     """The payment after `op` succeeded at the provider."""
     amounts: dict[str, Any] = {"failure": None}
+    if op.amount is None:
+        raise ValueError(f"operation {op.id} succeeded without an amount")
     if op.type is OperationType.AUTHORIZE:
         amounts |= {"amount_authorized": op.amount, "next_action": None}
     elif op.type is OperationType.CAPTURE:

@@ -16,6 +16,7 @@ from service.domain.commands import (
     Authorize,
     Capture,
     Credit,
+    PayOrder,
     Rebill,
     Refund,
     Sync,
@@ -27,7 +28,9 @@ from service.domain.outcomes import (
     HttpCall,
     HttpReply,
     OperationOutcome,
+    PaymentMethodOption,
     ProviderSnapshot,
+    Quote,
 )
 from service.domain.payments import (
     Operation,
@@ -53,6 +56,9 @@ class Capability(StrEnum):
     EXCHANGE_RATES = "exchange_rates"
     HEALTH = "health"
     WEBHOOKS = "webhooks"
+    PAY_ORDER = "pay_order"  # pay a vendor order the provider prices
+    PAYMENT_METHODS = "payment_methods"
+    QUOTES = "quotes"
 
 
 class Connector(Protocol):
@@ -66,6 +72,7 @@ class Connector(Protocol):
     name: ClassVar[str]
     supports: ClassVar[frozenset[Capability]]
     options_type: ClassVar[type[msgspec.Struct] | None]
+    quote_type: ClassVar[type[msgspec.Struct] | None]
     methods: ClassVar[frozenset[PaymentMethodType]]
 
     def validate_authorize(self, cmd: Authorize) -> list[FieldError]:
@@ -101,6 +108,19 @@ class Connector(Protocol):
         ...
 
     def parse_webhook(self, body: bytes) -> WebhookEvent: ...
+
+    def validate_pay_order(self, cmd: PayOrder) -> list[FieldError]: ...
+
+    def payer_currency(self, cmd: PayOrder) -> str:
+        """The currency the payer will pay in (the payment's currency)."""
+        ...
+
+    def build_pay_order(self, cmd: PayOrder) -> HttpCall: ...
+    def parse_pay_order(self, cmd: PayOrder, reply: HttpReply) -> OperationOutcome: ...
+    def build_payment_methods(self) -> HttpCall: ...
+    def parse_payment_methods(self, reply: HttpReply) -> list[PaymentMethodOption]: ...
+    def build_quote(self, request: msgspec.Struct) -> HttpCall: ...
+    def parse_quote(self, request: msgspec.Struct, reply: HttpReply) -> Quote: ...
 
     def build_sync(self, cmd: Sync) -> HttpCall: ...
 

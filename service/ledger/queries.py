@@ -5,7 +5,7 @@ _PAYMENT_COLUMNS = """
     p.currency, p.amount, p.amount_authorized, p.amount_captured, p.amount_refunded,
     p.payment_method::text, p.customer::text, p.description, p.merchant_reference,
     p.metadata::text, p.return_url, p.next_action::text, p.failure::text, p.version,
-    p.created_at, p.updated_at, p.parent_payment_id,
+    p.created_at, p.updated_at, p.parent_payment_id, p.provider_details::text,
     coalesce((SELECT json_agg(json_build_object(
         'id', o.id, 'payment_id', o.payment_id, 'payout_id', o.payout_id,
         'type', o.type, 'status', o.status,
@@ -34,15 +34,16 @@ INSERT_PAYMENT = """
 INSERT INTO payments (id, api_key_id, status, provider, provider_reference, capture_method,
     currency, amount, amount_authorized, amount_captured, amount_refunded, payment_method,
     customer, description, merchant_reference, metadata, return_url, next_action, failure,
-    version, created_at, updated_at, parent_payment_id)
+    version, created_at, updated_at, parent_payment_id, provider_details)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15,
-    $16::jsonb, $17, $18::jsonb, $19::jsonb, $20, $21, $22, $23)
+    $16::jsonb, $17, $18::jsonb, $19::jsonb, $20, $21, $22, $23, $24::jsonb)
 """
 
 UPDATE_PAYMENT = """
 UPDATE payments SET status = $3, provider_reference = $4, amount_authorized = $5,
     amount_captured = $6, amount_refunded = $7, next_action = $8::jsonb, failure = $9::jsonb,
-    payment_method = $10::jsonb, version = version + 1, updated_at = $11
+    payment_method = $10::jsonb, version = version + 1, updated_at = $11,
+    amount = coalesce(amount, $12), provider_details = $13::jsonb
 WHERE id = $1 AND version = $2
 """
 
@@ -54,7 +55,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
 
 RESOLVE_OPERATION = """
 UPDATE operations SET status = $2, provider_reference = $3, failure = $4::jsonb,
-    resolved_at = $5
+    resolved_at = $5, amount = coalesce(amount, $6)
 WHERE id = $1 AND status = 'pending'
 """
 

@@ -106,6 +106,7 @@ class PostgresLedger:
                 payment.created_at,
                 payment.updated_at,
                 payment.parent_payment_id,
+                to_json(payment.provider_details),
             )
             await conn.execute(q.INSERT_OPERATION, *operation_args(first))
             if idempotency is not None:
@@ -150,6 +151,8 @@ class PostgresLedger:
             to_json(after.failure),
             to_json(after.payment_method),
             after.updated_at,
+            after.amount,
+            to_json(after.provider_details),
         )
         return await self._compare_and_set(
             q.UPDATE_PAYMENT, (before.id, before.version, *args), resolve, insert, event
@@ -179,6 +182,7 @@ class PostgresLedger:
                         op.provider_reference,
                         to_json(op.failure),
                         op.resolved_at,
+                        op.amount,
                     )
                     if done != "UPDATE 1":
                         raise _Race

@@ -57,6 +57,7 @@ def payment_from(row: asyncpg.Record) -> Payment:
         updated_at=row["updated_at"],
         operations=tuple(_OPERATIONS.decode(row["operations"])),
         parent_payment_id=row["parent_payment_id"],
+        provider_details=_DICT.decode(row["provider_details"]),
     )
 
 

@@ -52,7 +52,8 @@ def failure_for(exc: ConnectorError) -> Failure:
     if isinstance(exc, ConnectorMisconfigured):
         return Failure("provider_misconfigured", "The provider refused our credentials.")
     message = exc.provider_message if isinstance(exc, ProviderRejected) else None
-    return Failure("provider_rejected", "The provider refused the request.", None, message)
+    code = exc.code if exc.code != "provider_error" else "provider_rejected"
+    return Failure(code, "The provider refused the request.", None, message)
 
 
 class OperationRunner:
@@ -71,7 +72,7 @@ class OperationRunner:
         self,
         payment: Payment,
         kind: OperationType,
-        amount: int,
+        amount: int | None,
         op_id: str | None = None,
         reason: str | None = None,
     ) -> Operation:
@@ -168,8 +169,9 @@ class OperationRunner:
     async def _apply(self, payment: Payment, op: Operation, outcome: OperationOutcome) -> Payment:
         now = self._clock.now()
         reference = outcome.provider_reference or payment.provider_reference
+        priced = _with_price(payment, outcome)
         if outcome.status is OutcomeStatus.ACTION_REQUIRED:
-            after = apply_action_required(payment, outcome.next_action)
+            after = apply_action_required(priced, outcome.next_action)
             after = msgspec.structs.replace(after, provider_reference=reference, updated_at=now)
             return await self.save(payment, after, [], []) or await self._reload(payment.id)
         if outcome.status is OutcomeStatus.FAILED:
@@ -181,12 +183,16 @@ class OperationRunner:
                 provider_reference=reference,
                 resolved_at=now,
             )
-            after = apply_failure(payment, done, failure)
+            after = apply_failure(priced, done, failure)
         else:
             done = msgspec.structs.replace(
-                op, status=OperationStatus.SUCCEEDED, provider_reference=reference, resolved_at=now
+                op,
+                status=OperationStatus.SUCCEEDED,
+                provider_reference=reference,
+                resolved_at=now,
+                amount=op.amount if op.amount is not None else priced.amount,
             )
-            after = apply_success(payment, done)
+            after = apply_success(priced, done)
         after = with_operations(
             msgspec.structs.replace(after, provider_reference=reference, updated_at=now), [done], []
         )
@@ -200,3 +206,15 @@ class OperationRunner:
         if saved is None:  # a concurrent sync settled it first: its answer stands
             return await self._reload(payment.id)
         return saved
+
+
+def _with_price(payment: Payment, outcome: OperationOutcome) -> Payment:
+    """The payment with what the provider said of the price (connectors check currency)."""
+    after = payment
+    if outcome.details:
+        after = msgspec.structs.replace(
+            after, provider_details={**after.provider_details, **outcome.details}
+        )
+    if outcome.priced is not None and after.amount is None:
+        after = msgspec.structs.replace(after, amount=outcome.priced.amount)
+    return after

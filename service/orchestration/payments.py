@@ -13,18 +13,12 @@ import structlog
 
 from service.domain.commands import (
     Authenticate,
-    Authorize,
     Capture,
-    Customer,
-    Rebill,
-    RecurringDetails,
     Refund,
     Sync,
     Void,
 )
 from service.domain.errors import (
-    ConnectorError,
-    DomainError,
     FieldError,
     InvalidState,
     NotFound,
@@ -32,70 +26,24 @@ from service.domain.errors import (
     ProviderRejected,
     ValidationFailed,
 )
-from service.domain.ids import new_id
 from service.domain.money import Money
 from service.domain.payments import (
     Authentication,
-    CaptureMethod,
     OperationType,
     Payment,
-    PaymentMethodSummary,
     PaymentStatus,
     cancel_plan,
     check_capture,
-    check_rebill,
     check_refund,
     check_void,
 )
 from service.domain.ports import Capability, Clock, Connector, Ledger, PaymentFilter
+from service.orchestration.creation import NewPayment, NewRebill, PaymentCreation, known_amount
 from service.orchestration.executor import ConnectorExecutor
 from service.orchestration.operations import OperationRunner
 from service.orchestration.reconcile import reconcile
 
 log = structlog.get_logger("payments")
-
-
-class NewPayment(msgspec.Struct, frozen=True):
-    """A validated request to create a payment (built by the API layer)."""
-
-    authorize: Authorize
-    provider: str | None
-    summary: PaymentMethodSummary
-    customer: dict[str, object]
-    merchant_reference: str | None
-    metadata: dict[str, str]
-    provider_options: msgspec.Struct | None = None
-
-
-def _options_for(new: NewPayment, provider: str) -> object | None:
-    """This provider's member of `provider_options`; another provider's is an error."""
-    if new.provider_options is None:
-        return None
-    given = {
-        name: value
-        for name, value in msgspec.structs.asdict(new.provider_options).items()
-        if value is not None
-    }
-    if others := sorted(set(given) - {provider}):
-        raise ValidationFailed(
-            f"provider_options for {', '.join(others)} but the payment goes to {provider}",
-            [FieldError(f"provider_options.{name}", f"not for {provider}") for name in others],
-        )
-    return given.get(provider)
-
-
-class NewRebill(msgspec.Struct, frozen=True):
-    """A validated rebill request (built by the API layer)."""
-
-    amount: int | None
-    currency: str | None
-    capture: CaptureMethod
-    cvv: str | None
-    customer: Customer
-    description: str | None
-    merchant_reference: str | None
-    metadata: dict[str, str]
-    recurring: RecurringDetails | None
 
 
 class PaymentService:
@@ -113,6 +61,7 @@ class PaymentService:
         self._clock = clock
         self._settle_after = settle_after
         self._ops = OperationRunner(ledger, executor, clock)
+        self._creation = PaymentCreation(self, ledger, self._ops, clock)
 
     def able(self, provider: str, capability: Capability) -> Connector:
         """The payment's connector, if it can do `capability` (else 422, nothing written)."""
@@ -135,7 +84,7 @@ class PaymentService:
 
     def route(self, new: NewPayment) -> Connector:
         """The explicit provider, or the first enabled one that takes the method."""
-        method = new.authorize.method
+        method = new.method
         if new.provider is not None:
             connector = self.connector(new.provider)
             if method not in connector.methods:
@@ -172,46 +121,6 @@ class PaymentService:
 
     # -- create --------------------------------------------------------------------
 
-    async def create(
-        self, new: NewPayment, api_key_id: str, idempotency: tuple[str, str] | None
-    ) -> Payment:
-        connector = self.route(new)
-        cmd = msgspec.structs.replace(
-            new.authorize, provider_options=_options_for(new, connector.name)
-        )
-        if errors := connector.validate_authorize(cmd):
-            raise ValidationFailed("the provider cannot accept this payment", errors)
-        now = self._clock.now()
-        payment = Payment(
-            id=cmd.payment_id,
-            status=PaymentStatus.PROCESSING,
-            amount=cmd.money.amount,
-            currency=cmd.money.currency,
-            capture=cmd.capture,
-            provider=connector.name,
-            payment_method=new.summary,
-            created_at=now,
-            updated_at=now,
-            api_key_id=api_key_id,
-            customer=new.customer,
-            description=cmd.description,
-            merchant_reference=new.merchant_reference,
-            metadata=new.metadata,
-            return_url=cmd.return_url,
-        )
-        first = self._ops.pending(
-            payment, OperationType.AUTHORIZE, cmd.money.amount, cmd.operation_id
-        )
-        payment = msgspec.structs.replace(payment, operations=(first,))
-        await self._ledger.create_payment(payment, first, idempotency)
-        return await self._ops.run(
-            connector,
-            payment,
-            first,
-            connector.build_authorize(cmd),
-            lambda reply: connector.parse_authorize(cmd, reply),
-        )
-
     # -- actions on a payment -----------------------------------------------------
 
     async def capture(self, payment_id: str, amount: int | None) -> Payment:
@@ -222,7 +131,7 @@ class PaymentService:
         cmd = Capture(
             payment.id,
             op.id,
-            self._reference(payment),
+            self.reference(payment),
             Money(value, payment.currency),
             full=value == payment.amount_authorized,
         )
@@ -242,7 +151,7 @@ class PaymentService:
         connector = self.able(payment.provider, Capability.VOID)
         value = check_void(payment)
         payment, op = await self._ops.begin(payment, OperationType.VOID, value)
-        cmd = Void(payment.id, op.id, self._reference(payment), Money(value, payment.currency))
+        cmd = Void(payment.id, op.id, self.reference(payment), Money(value, payment.currency))
         return await self._ops.run(
             connector,
             payment,
@@ -262,7 +171,7 @@ class PaymentService:
         cmd = Refund(
             payment.id,
             op.id,
-            self._reference(payment),
+            self.reference(payment),
             Money(value, payment.currency),
             full=value == payment.refundable,
             reason=reason,
@@ -341,8 +250,8 @@ class PaymentService:
             return await self.authenticate(payment_id, kind, value)
         cmd = Authenticate(
             payment.id,
-            self._reference(payment),
-            Money(payment.amount, payment.currency),
+            self.reference(payment),
+            Money(known_amount(payment), payment.currency),
             pares=value if kind is Authentication.PARES else None,
             cres=value if kind is Authentication.CRES else None,
             resume=kind is Authentication.RESUME,
@@ -363,71 +272,18 @@ class PaymentService:
                 raise
             return synced
 
+    async def create(
+        self, new: NewPayment, api_key_id: str, idempotency: tuple[str, str] | None
+    ) -> Payment:
+        return await self._creation.create(new, api_key_id, idempotency)
+
     async def rebill(
         self, parent_id: str, new: NewRebill, api_key_id: str, idempotency: tuple[str, str] | None
     ) -> Payment:
-        """A new payment on the stored credential of `parent_id`, linked to it."""
-        parent = await self.get(parent_id)
-        check_rebill(parent)
-        connector = self.able(parent.provider, Capability.REBILL)
-        if new.currency not in (None, parent.currency):
-            raise ValidationFailed(
-                "a rebill is in its parent's currency",
-                [FieldError("currency", f"must be {parent.currency}")],
-            )
-        money = Money(new.amount or parent.amount, parent.currency)
-        cmd = Rebill(
-            payment_id=new_id("pay"),
-            operation_id=new_id("op"),
-            parent_reference=self._reference(parent),
-            money=money,
-            cvv=new.cvv,
-            customer=new.customer,
-            description=new.description,
-            recurring=new.recurring,
-        )
-        if errors := connector.validate_rebill(cmd):
-            raise ValidationFailed("the provider cannot accept this rebill", errors)
-        now = self._clock.now()
-        payment = Payment(
-            id=cmd.payment_id,
-            status=PaymentStatus.PROCESSING,
-            amount=money.amount,
-            currency=money.currency,
-            capture=new.capture,
-            provider=parent.provider,
-            payment_method=parent.payment_method,
-            created_at=now,
-            updated_at=now,
-            api_key_id=api_key_id,
-            customer={k: v for k, v in msgspec.structs.asdict(new.customer).items() if v},
-            description=new.description,
-            merchant_reference=new.merchant_reference,
-            metadata=new.metadata,
-            parent_payment_id=parent.id,
-        )
-        first = self._ops.pending(payment, OperationType.AUTHORIZE, money.amount, cmd.operation_id)
-        payment = msgspec.structs.replace(payment, operations=(first,))
-        await self._ledger.create_payment(payment, first, idempotency)
-        result = await self._ops.run(
-            connector,
-            payment,
-            first,
-            connector.build_rebill(cmd),
-            lambda reply: connector.parse_rebill(cmd, reply),
-        )
-        if new.capture is CaptureMethod.AUTOMATIC and result.status is PaymentStatus.AUTHORIZED:
-            # Bizon documents no auto_charge for rebill: capture as a second call.
-            try:
-                return await self.capture(result.id, None)
-            except (ConnectorError, DomainError) as exc:
-                # The rebill stands; the failed capture is in its operations.
-                log.warning("rebill_capture_failed", payment_id=result.id, error=str(exc))
-                return await self.get(result.id)
-        return result
+        return await self._creation.rebill(parent_id, new, api_key_id, idempotency)
 
     @staticmethod
-    def _reference(payment: Payment) -> str:
+    def reference(payment: Payment) -> str:
         if payment.provider_reference is None:  # authorized payments always have one
             raise InvalidState("the payment has no provider reference yet; sync it first")
         return payment.provider_reference

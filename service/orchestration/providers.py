@@ -14,8 +14,9 @@ import msgspec
 
 from service.domain.errors import (
     ConnectorError,
+    OperationNotSupported,
 )
-from service.domain.outcomes import ExchangeRate, ProviderHealth
+from service.domain.outcomes import ExchangeRate, PaymentMethodOption, ProviderHealth, Quote
 from service.domain.ports import Capability, Clock, Connector
 from service.orchestration.executor import ConnectorExecutor
 from service.orchestration.routing import connector_for
@@ -29,22 +30,37 @@ class RatesSnapshot(msgspec.Struct, frozen=True):
     rates: tuple[ExchangeRate, ...]
 
 
+class MethodsSnapshot(msgspec.Struct, frozen=True):
+    provider: str
+    fetched_at: datetime
+    methods: tuple[PaymentMethodOption, ...]
+    stale: bool = False  # the provider did not answer: this is the last list it gave
+
+
 class _Cache:
     def __init__(self) -> None:
         self._values: dict[str, tuple[float, object]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def get(self, key: str, ttl: float, load: Callable[[], Awaitable[T]]) -> T:
+    async def get(
+        self, key: str, ttl: float, load: Callable[[], Awaitable[T]], stale_ok: bool = False
+    ) -> tuple[T, bool]:
+        """The cached value while fresh, else a new one; (value, stale)."""
         hit = self._values.get(key)
         if hit and time.monotonic() - hit[0] < ttl:
-            return hit[1]  # type: ignore[return-value]
+            return hit[1], False  # type: ignore[return-value]
         async with self._locks.setdefault(key, asyncio.Lock()):
             hit = self._values.get(key)
             if hit and time.monotonic() - hit[0] < ttl:
-                return hit[1]  # type: ignore[return-value]
-            value = await load()
+                return hit[1], False  # type: ignore[return-value]
+            try:
+                value = await load()
+            except ConnectorError:
+                if stale_ok and hit is not None:
+                    return hit[1], True  # type: ignore[return-value]
+                raise
             self._values[key] = (time.monotonic(), value)
-            return value
+            return value, False
 
 
 class ProviderInfo:
@@ -56,12 +72,14 @@ class ProviderInfo:
         *,
         rates_ttl: float = 60.0,
         health_ttl: float = 10.0,
+        methods_ttl: float = 300.0,
     ) -> None:
         self._connectors = connectors
         self._executor = executor
         self._clock = clock
         self._rates_ttl = rates_ttl
         self._health_ttl = health_ttl
+        self._methods_ttl = methods_ttl
         self._cache = _Cache()
 
     def _able(self, provider: str | None, capability: Capability) -> Connector:
@@ -79,7 +97,8 @@ class ProviderInfo:
             )
             return RatesSnapshot(connector.name, self._clock.now(), tuple(rates))
 
-        return await self._cache.get(f"rates:{connector.name}", self._rates_ttl, load)
+        rates, _ = await self._cache.get(f"rates:{connector.name}", self._rates_ttl, load)
+        return rates
 
     async def health(self, provider: str) -> ProviderHealth | None:
         """The provider's answer to its ping, cached briefly; None if it has no ping."""
@@ -102,4 +121,38 @@ class ProviderInfo:
                 detail=problem,
             )
 
-        return await self._cache.get(f"health:{provider}", self._health_ttl, load)
+        health, _ = await self._cache.get(f"health:{provider}", self._health_ttl, load)
+        return health
+
+    async def payment_methods(self, provider: str) -> MethodsSnapshot:
+        """The provider's ways to pay, cached; the last list when it is down."""
+        connector = self._able(provider, Capability.PAYMENT_METHODS)
+
+        async def load() -> MethodsSnapshot:
+            methods = await self._executor.execute(
+                connector,
+                "payment_methods",
+                connector.build_payment_methods(),
+                connector.parse_payment_methods,
+            )
+            return MethodsSnapshot(connector.name, self._clock.now(), tuple(methods))
+
+        snap, stale = await self._cache.get(
+            f"methods:{provider}", self._methods_ttl, load, stale_ok=True
+        )
+        return msgspec.structs.replace(snap, stale=True) if stale else snap
+
+    def quote_type(self, provider: str) -> type[msgspec.Struct]:
+        connector = self._able(provider, Capability.QUOTES)
+        if connector.quote_type is None:
+            raise OperationNotSupported(provider, f"{provider} has no quote request")
+        return connector.quote_type
+
+    async def quote(self, provider: str, request: msgspec.Struct) -> Quote:
+        connector = self._able(provider, Capability.QUOTES)
+        return await self._executor.execute(
+            connector,
+            "quote",
+            connector.build_quote(request),
+            lambda reply: connector.parse_quote(request, reply),
+        )

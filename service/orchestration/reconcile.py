@@ -68,11 +68,12 @@ def _judge(
         return _judge_authorize(snap, old)
     if snap is None:
         return None  # the order itself vanished: never guess about money moved on it
+    amount = op.amount or 0  # captures and refunds always carry their amount
     if op.type is OperationType.CAPTURE:
-        if snap.amount_captured >= p.amount_captured + op.amount:
+        if snap.amount_captured >= p.amount_captured + amount:
             return True
     elif op.type is OperationType.REFUND:
-        if snap.amount_refunded >= p.amount_refunded + op.amount:
+        if snap.amount_refunded >= p.amount_refunded + amount:
             return True
     elif op.type is OperationType.VOID and snap.state is ProviderState.VOIDED:
         return True

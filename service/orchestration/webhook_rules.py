@@ -103,6 +103,7 @@ def _succeed(change: _Change, pending: Operation, event: WebhookEvent, now: date
     )
     change.apply(done, resolved=True)
     # A hosted checkout takes the money at once: the capture is the provider's doing.
+    assert p.amount is not None  # decide() compared it with the event's amount
     change.apply(_new_op(change.payment, OperationType.CAPTURE, p.amount, event, now))
     if event.card is not None:
         change.payment = learn_card_from(change.payment, event)

@@ -81,7 +81,7 @@ async def test_serve_fails_fast_with_a_clear_message():
 
 
 async def test_dev_mode_is_a_working_demo(database_url, redis_url):
-    port, sandbox_port, paysuper_port = free_port(), free_port(), free_port()
+    port, sandbox_port, paysuper_port, proxy_port = (free_port() for _ in range(4))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -95,6 +95,7 @@ async def test_dev_mode_is_a_working_demo(database_url, redis_url):
             "PORT": str(port),
             "SANDBOX_PORT": str(sandbox_port),
             "PAYSUPER_SANDBOX_PORT": str(paysuper_port),
+            "PROXY_SOLUTIONS_SANDBOX_PORT": str(proxy_port),
         },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
