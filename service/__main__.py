@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--rate-limit-per-second", type=float, default=None)
     create.add_argument("--rate-limit-burst", type=int, default=None)
     sandbox = sub.add_parser("sandbox", help="run a provider simulator")
-    sandbox.add_argument("--provider", default="bizon", choices=["bizon", "paysuper", "proxy_solutions"])
+    sandbox.add_argument(
+        "--provider", default="bizon", choices=["bizon", "paysuper", "proxy_solutions"]
+    )
     sandbox.add_argument("--webhook-url", default=None, help="paysuper: where to deliver")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8101)
