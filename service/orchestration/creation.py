@@ -194,7 +194,8 @@ class PaymentCreation:
         if errors := connector.validate_pay_order(cmd):
             raise ValidationFailed("the provider cannot accept this payment", errors)
         # What was asked stays on the payment next to what the provider will price.
-        asked: dict[str, Any] = {"amount": new.amount, "currency": new.currency}
+        # `amount_currency` is the asked amount's; options may name the payer's `currency`.
+        asked: dict[str, Any] = {"amount": new.amount, "amount_currency": new.currency}
         if isinstance(options, msgspec.Struct):
             asked |= msgspec.to_builtins(options)
         # A vendor order is paid at once or by invoice: there is no separate capture.
