@@ -260,11 +260,10 @@ class ProxySolutionsConnector(ConnectorBase):
 
     def build_quote(self, request: msgspec.Struct) -> HttpCall:
         assert isinstance(request, ProxySolutionsQuoteRequest)
-        body = {
-            k: v
-            for k, v in msgspec.to_builtins(request).items()
-            if k not in ("service_id", "lang") and v is not None
-        }
+        given = msgspec.to_builtins(request)
+        if isinstance(given.get("server_options"), dict):
+            given["server_options"] = _present(given["server_options"])
+        body = {k: v for k, v in given.items() if k not in ("service_id", "lang") and v is not None}
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         path = f"/services/{request.service_id}/price"
         return HttpCall("POST", path, _ENCODER.encode(body), headers, {"lang": request.lang})
@@ -302,7 +301,8 @@ class ProxySolutionsConnector(ConnectorBase):
     def _raise_for_status(self, reply: HttpReply, not_found: type[ProviderObjectNotFound]) -> None:
         if 200 <= reply.status < 300:
             return
-        message = reply_message(reply) or f"HTTP {reply.status}"
+        # Our own scrub: a provider that echoes the key must not carry it into logs.
+        message = self.scrub(reply_message(reply) or "") or f"HTTP {reply.status}"
         if reply.status in (401, 403):
             raise ConnectorMisconfigured(self.name, f"HTTP {reply.status}: {message}")
         if reply.status == 404:
@@ -322,10 +322,11 @@ class ProxySolutionsConnector(ConnectorBase):
         try:
             data = msgspec.json.decode(reply.body)
         except msgspec.DecodeError:
-            return [self.scrub(reply.body[:300].decode("utf-8", "replace"))]
-        if isinstance(data, list):
+            text = self.scrub(reply.body[:300].decode("utf-8", "replace").strip())
+            return [text or f"HTTP {reply.status}"]
+        if isinstance(data, list) and data:
             return [self.scrub(str(item))[:300] for item in data][:20]
-        return [reply_message(reply) or "refused"]
+        return [self.scrub(reply_message(reply) or "") or f"HTTP {reply.status}"]
 
     def scrub(self, text: str) -> str:
         return super().scrub(text).replace(self._key, "***") if self._key else super().scrub(text)

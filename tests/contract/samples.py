@@ -4,8 +4,10 @@ A connector added to REGISTRY needs an entry here: the suite fails (it does not
 skip) for a registered connector without one. Each entry gives a way to build
 the connector with known credentials, one valid command per command-taking
 capability (even an unsupported one: the suite checks it is refused), a reply
-whose payment status the connector cannot know and, for a connector that takes
-notifications, one signed as the provider signs it.
+whose payment status the connector cannot know, recorded replies the connector
+must read for the capabilities that need them (paying a vendor order, payment
+methods, quotes) and, for a connector that takes notifications, one signed as
+the provider signs it.
 """
 
 import base64
@@ -13,10 +15,20 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from service.connectors import BizonConnector, PaySuperConnector, PaySuperOptions
+import msgspec
+
+from service.connectors import (
+    BizonConnector,
+    PaySuperConnector,
+    PaySuperOptions,
+    ProxySolutionsConnector,
+    ProxySolutionsOptions,
+)
 from service.connectors.base import ConnectorBase
 from service.connectors.paysuper import PaySuperUser
+from service.connectors.proxy_solutions import ProxySolutionsQuoteRequest
 from service.domain.commands import (
     Authenticate,
     Authorize,
@@ -24,6 +36,7 @@ from service.domain.commands import (
     CardDetails,
     Credit,
     Customer,
+    PayOrder,
     Rebill,
     Refund,
     Sync,
@@ -51,6 +64,20 @@ class SignedWebhook:
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """A request and the provider's recorded 2xx reply to it, which must be read."""
+
+    command: Any  # None for an operation that takes no command (payment methods)
+    reply: HttpReply
+
+
+class NoQuote(msgspec.Struct, frozen=True):
+    """The quote request given to a connector that calculates no prices (it must refuse)."""
+
+    service_id: int = 1
+
+
+@dataclass(frozen=True)
 class Samples:
     """What the contract suite needs to exercise one connector."""
 
@@ -64,11 +91,16 @@ class Samples:
     rebill: Rebill
     credit: Credit  # Capability.PAYOUT
     sync: Sync | None  # None: the connector cannot pull a payment's state
+    pay_order: PayOrder  # Capability.PAY_ORDER
+    quote: msgspec.Struct  # Capability.QUOTES: an instance of the connector's quote_type
     # parse name ("authorize", "capture", …, "credit", "sync", "webhook") -> a reply with
     # an order/payment status the connector does not know (for "webhook", its body);
     # where the provider's reply carries no status at all, a 200 it cannot act on
     unknown_status: Mapping[str, HttpReply] = field(default_factory=dict)
     webhook: SignedWebhook | None = None  # Capability.WEBHOOKS: a correctly signed one
+    # operation ("pay_order", "payment_methods", "quote") -> recorded exchanges the
+    # connector must build and read; required for each of those it declares
+    recorded: Mapping[str, tuple[Recorded, ...]] = field(default_factory=dict)
     pan: str = PAN
     cvv: str = CVV
 
@@ -83,6 +115,17 @@ AUTHORIZE = Authorize(
     customer=Customer(email="foo@bar.com", ip="8.8.8.8"),
     description="Contract suite",
 )
+# What a connector that pays no vendor order and quotes no price is given (and refuses).
+PAY_ORDER = PayOrder(
+    payment_id="pay_contract",
+    operation_id="op_pay_order",
+    method=PaymentMethodType.HOSTED_PAGE,
+    requested_amount=MONEY.amount,
+    requested_currency=MONEY.currency,
+    customer=Customer(email="foo@bar.com", ip="8.8.8.8"),
+    description="Contract suite",
+)
+NO_QUOTE = NoQuote()
 
 
 # -- bizon ---------------------------------------------------------------------------
@@ -117,6 +160,48 @@ PAYSUPER_AUTHORIZE = Authorize(
 _PAYSUPER_NOTE = (_PAYSUPER / "notification_success.json").read_bytes()
 _PAYSUPER_SIGNATURE = hashlib.sha256(_PAYSUPER_NOTE + PAYSUPER_SECRET.encode()).hexdigest()
 
+
+# -- proxy_solutions -----------------------------------------------------------------
+
+# Not a shape scrub_text() knows: only the connector's own scrub() can hide it.
+PROXY_KEY = "contract-proxy-Key-42"
+PROXY_ORDER = 1001
+_PROXY = FIXTURES / "proxy_solutions"
+
+
+def _proxy_reply(name: str) -> HttpReply:
+    return HttpReply(200, (_PROXY / name).read_bytes(), {"Content-Type": "application/json"})
+
+
+def _proxy_order(merchant: str, currency: str, method: PaymentMethodType) -> PayOrder:
+    return PayOrder(
+        payment_id=f"pay_contract_{merchant}",
+        operation_id=f"op_pay_order_{merchant}",
+        method=method,
+        customer=Customer(email="foo@bar.com", ip="8.8.8.8"),
+        description="Contract suite",
+        provider_options=ProxySolutionsOptions(
+            order_id=PROXY_ORDER, merchant=merchant, currency=currency, period=30
+        ),
+    )
+
+
+# Paid at once from the API balance, and by an invoice (a hosted page) in EUR.
+PROXY_BALANCE = _proxy_order("balance", "USD", PaymentMethodType.BALANCE)
+PROXY_INVOICE = _proxy_order("card", "EUR", PaymentMethodType.HOSTED_PAGE)
+PROXY_QUOTE = ProxySolutionsQuoteRequest(
+    service_id=1, period=30, merchant="card", currency="EUR", promocode="SAVE10"
+)
+PROXY_AUTHORIZE = Authorize(
+    payment_id="pay_contract",
+    operation_id="op_authorize",
+    money=MONEY,
+    capture=CaptureMethod.AUTOMATIC,
+    method=PaymentMethodType.HOSTED_PAGE,
+    customer=Customer(email="foo@bar.com", ip="8.8.8.8"),
+    description="Contract suite",
+)
+
 SAMPLES: dict[str, Samples] = {
     "bizon": Samples(
         connector=lambda: BizonConnector(BIZON_LOGIN, BIZON_PASSWORD),
@@ -146,6 +231,8 @@ SAMPLES: dict[str, Samples] = {
             customer=Customer(ip="8.8.8.8"),
         ),
         sync=Sync("pay_contract", BIZON_ORDER, MONEY.currency),
+        pay_order=PAY_ORDER,
+        quote=NO_QUOTE,
         unknown_status=dict.fromkeys(
             ["authorize", "capture", "void", "refund", "authenticate", "rebill", "credit", "sync"],
             _WEIRD,
@@ -167,6 +254,8 @@ SAMPLES: dict[str, Samples] = {
         ),
         credit=Credit(payout_id="po_contract", operation_id="op_credit", money=MONEY, card=CARD),
         sync=None,  # PaySuper has no order-status call: notifications are the only source
+        pay_order=PAY_ORDER,
+        quote=NO_QUOTE,
         unknown_status={
             # An order reply carries no status: the nearest is a 200 with no usable form
             # URL (the doc's own placeholder reply, payment_form_url "string").
@@ -180,5 +269,37 @@ SAMPLES: dict[str, Samples] = {
         webhook=SignedWebhook(
             {"Authorization": f"Signature {_PAYSUPER_SIGNATURE}"}, _PAYSUPER_NOTE
         ),
+    ),
+    "proxy_solutions": Samples(
+        connector=lambda: ProxySolutionsConnector(PROXY_KEY),
+        secrets=(PROXY_KEY,),
+        authorize=PROXY_AUTHORIZE,
+        capture=Capture("pay_contract", "op_capture", str(PROXY_ORDER), MONEY, full=True),
+        void=Void("pay_contract", "op_void", str(PROXY_ORDER), MONEY),
+        refund=Refund("pay_contract", "op_refund", str(PROXY_ORDER), MONEY, full=True),
+        authenticate=Authenticate("pay_contract", str(PROXY_ORDER), MONEY, resume=True),
+        rebill=Rebill(
+            payment_id="pay_contract_rebill",
+            operation_id="op_rebill",
+            parent_reference=str(PROXY_ORDER),
+            money=MONEY,
+        ),
+        credit=Credit(payout_id="po_contract", operation_id="op_credit", money=MONEY, card=CARD),
+        sync=None,  # no status call and no notification: an invoice waits for an operator
+        pay_order=PROXY_BALANCE,
+        quote=PROXY_QUOTE,
+        unknown_status={
+            # A charge reply carries no status: the nearest is a 200 priced in a currency
+            # other than the one asked for (EUR for a USD balance payment).
+            "pay_order": _proxy_reply("charge_other_currency.json"),
+        },
+        recorded={
+            "pay_order": (
+                Recorded(PROXY_BALANCE, _proxy_reply("charge_balance.json")),
+                Recorded(PROXY_INVOICE, _proxy_reply("charge_invoice_eur.json")),
+            ),
+            "payment_methods": (Recorded(None, _proxy_reply("merchants.json")),),
+            "quote": (Recorded(PROXY_QUOTE, _proxy_reply("price_eur.json")),),
+        },
     ),
 }

@@ -13,11 +13,19 @@ import pytest
 from service.connectors import REGISTRY
 from service.connectors.base import ConnectorBase
 from service.domain.errors import OperationNotSupported, ProviderProtocolError
-from service.domain.outcomes import HttpCall, HttpReply
+from service.domain.money import Money, is_currency
+from service.domain.outcomes import (
+    HttpCall,
+    HttpReply,
+    OperationOutcome,
+    OutcomeStatus,
+    PaymentMethodOption,
+    Quote,
+)
 from service.domain.payments import PaymentMethodType
 from service.domain.ports import Capability, Connector
 from service.domain.webhooks import WebhookEvent, WebhookKind
-from tests.contract.samples import SAMPLES, Samples
+from tests.contract.samples import SAMPLES, Recorded, Samples
 
 NAMES = sorted(REGISTRY)
 # Each capability and the pair of methods that provides it (GET /v1/providers lists
@@ -34,23 +42,39 @@ METHODS: dict[Capability, tuple[str, str]] = {
     Capability.EXCHANGE_RATES: ("build_exchange_rates", "parse_exchange_rates"),
     Capability.HEALTH: ("build_ping", "parse_ping"),
     Capability.WEBHOOKS: ("verify_webhook", "parse_webhook"),
+    Capability.PAY_ORDER: ("build_pay_order", "parse_pay_order"),
+    Capability.PAYMENT_METHODS: ("build_payment_methods", "parse_payment_methods"),
+    Capability.QUOTES: ("build_quote", "parse_quote"),
 }
 # Capabilities that send a request (a build_ then a parse_ of the reply); a
 # notification is received, not requested: it is verified then parsed.
 REQUESTS = sorted(set(Capability) - {Capability.WEBHOOKS})
 # Capabilities whose build_/parse_ take no command.
-WITHOUT_COMMAND = {Capability.EXCHANGE_RATES, Capability.HEALTH}
-# Capabilities whose parse_ reads a payment's (or payout's) status from what it gets.
-READ_STATUS = set(Capability) - WITHOUT_COMMAND
+WITHOUT_COMMAND = {Capability.EXCHANGE_RATES, Capability.HEALTH, Capability.PAYMENT_METHODS}
+# Capabilities whose parse_ reads a payment's (or payout's) status from what it gets;
+# a quote is a price, not a payment.
+READ_STATUS = set(Capability) - WITHOUT_COMMAND - {Capability.QUOTES}
 # Capabilities with a validate_ the orchestration calls before building.
 VALIDATORS = {
     Capability.AUTHORIZE: "validate_authorize",
     Capability.REBILL: "validate_rebill",
     Capability.PAYOUT: "validate_credit",
+    Capability.PAY_ORDER: "validate_pay_order",
 }
+# Capabilities a connector declaring them proves on recorded replies (samples.recorded),
+# with the type each parse_ returns.
+RECORDED: dict[Capability, type] = {
+    Capability.PAY_ORDER: OperationOutcome,
+    Capability.PAYMENT_METHODS: list,
+    Capability.QUOTES: Quote,
+}
+# The requests that start a payment: an authorization, or paying a vendor order.
+STARTS = (Capability.AUTHORIZE, Capability.PAY_ORDER)
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 # Every (connector, request-sending capability it declares).
 SUPPORTED = [(name, c) for name in NAMES for c in sorted(REGISTRY[name].supports) if c in REQUESTS]
+# Every (connector, declared capability that must be proven on recorded replies).
+TO_RECORD = [(name, c) for name, c in SUPPORTED if c in RECORDED]
 
 
 def operation(capability: Capability) -> str:
@@ -131,7 +155,32 @@ def test_declares_its_capabilities(name: str) -> None:
     options = cls.options_type
     if options is not None:
         assert issubclass(options, msgspec.Struct)
-        msgspec.convert({}, options)  # provider_options are optional: every field has a default
+        if Capability.PAY_ORDER not in cls.supports:
+            # provider_options are optional: every field has a default
+            msgspec.convert({}, options)
+    # A quote request type is declared exactly by a connector that calculates prices.
+    quote = cls.quote_type
+    assert (quote is not None) is (Capability.QUOTES in cls.supports)
+    if quote is not None:
+        assert "quote_type" in declared, f"{cls.__name__} must declare quote_type itself"
+        assert issubclass(quote, msgspec.Struct)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pay_order_needs_its_options(name: str) -> None:
+    """A vendor order is named by provider_options: without them the connector refuses.
+
+    Where the options identify what is paid (the order), they cannot have defaults;
+    the command is refused with field errors before anything is sent.
+    """
+    cls = REGISTRY[name]
+    if Capability.PAY_ORDER not in cls.supports:
+        return
+    samples = samples_for(name)
+    bare = msgspec.structs.replace(samples.pay_order, provider_options=None)
+    errors = samples.connector().validate_pay_order(bare)
+    assert errors, "a PayOrder without provider_options must be refused"
+    assert all(error.field.startswith("provider_options") for error in errors), errors
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -155,6 +204,25 @@ def test_samples_are_valid_for_the_connector(name: str) -> None:
         if capability in REGISTRY[name].supports:
             errors = getattr(connector, validate)(command(samples, capability))
             assert errors == [], f"{validate}: {errors}"
+    declared = {operation(c): c for c in REGISTRY[name].supports}
+    stale = sorted(set(samples.recorded) - set(declared))
+    assert not stale, f"samples.recorded for undeclared operations: {stale}"
+    for method, recorded in samples.recorded.items():
+        capability = declared[method]
+        for sample in recorded:
+            if capability in VALIDATORS:
+                errors = getattr(connector, VALIDATORS[capability])(sample.command)
+                assert errors == [], f"{VALIDATORS[capability]}: {errors}"
+            if capability is Capability.PAY_ORDER:
+                assert sample.command.method in REGISTRY[name].methods
+    if Capability.PAY_ORDER in REGISTRY[name].supports:
+        assert samples.pay_order.method in REGISTRY[name].methods
+    if Capability.QUOTES in REGISTRY[name].supports:
+        quote_type = REGISTRY[name].quote_type
+        assert quote_type is not None
+        assert isinstance(samples.quote, quote_type)
+        for sample in samples.recorded.get(operation(Capability.QUOTES), ()):
+            assert isinstance(sample.command, quote_type)
     if Capability.SYNC in REGISTRY[name].supports:
         assert samples.sync is not None, "a connector that syncs needs a sample Sync"
     if Capability.WEBHOOKS in REGISTRY[name].supports:
@@ -173,6 +241,66 @@ def test_build_supported_or_refused(name: str, capability: Capability) -> None:
             build(connector, samples, capability)
         with pytest.raises(OperationNotSupported):
             parse(connector, samples, capability, HttpReply(200, b"{}"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_payer_currency_supported_or_refused(name: str) -> None:
+    """Paying a vendor order names the currency the payer pays in: the payment's."""
+    samples = samples_for(name)
+    connector = samples.connector()
+    if Capability.PAY_ORDER not in REGISTRY[name].supports:
+        with pytest.raises(OperationNotSupported):
+            connector.payer_currency(samples.pay_order)
+        return
+    orders = [samples.pay_order, *(r.command for r in samples.recorded.get("pay_order", ()))]
+    for order in orders:
+        assert is_currency(connector.payer_currency(order))
+
+
+def check_recorded(
+    connector: ConnectorBase, capability: Capability, sample: Recorded, result: Any
+) -> None:
+    """What any connector's reading of a recorded 2xx reply must look like."""
+    assert isinstance(result, RECORDED[capability]), type(result)
+    if capability is Capability.PAYMENT_METHODS:
+        assert result, "a recorded list of payment methods is not empty"
+        assert all(isinstance(option, PaymentMethodOption) for option in result)
+        assert all(option.code for option in result)
+    elif capability is Capability.QUOTES:
+        assert isinstance(result.amount, Money)  # ISO 4217, minor units, >= 0
+        assert isinstance(result.payer_amount, Money)
+    elif capability is Capability.PAY_ORDER:
+        assert result.provider_reference, "the outcome must name the provider's reference"
+        if result.status is not OutcomeStatus.FAILED:
+            # The provider sets the price: a payment it accepted is priced by it,
+            # in the currency the payment was recorded in.
+            assert result.priced is not None
+            assert result.priced.currency == connector.payer_currency(sample.command)
+        if result.status is OutcomeStatus.ACTION_REQUIRED:
+            assert result.next_action is not None
+        if result.snapshot is not None:
+            assert result.snapshot.reference == result.provider_reference
+
+
+@pytest.mark.parametrize(("name", "capability"), TO_RECORD, ids=str)
+def test_reads_its_recorded_replies(name: str, capability: Capability) -> None:
+    """A declared capability builds a valid call for each sample and reads its reply."""
+    samples = samples_for(name)
+    recorded = samples.recorded.get(operation(capability), ())
+    if not recorded:
+        pytest.fail(f"connector {name!r} declares {capability} but has no samples.recorded")
+    connector = samples.connector()
+    build_name, parse_name = METHODS[capability]
+    for sample in recorded:
+        if capability in WITHOUT_COMMAND:
+            assert sample.command is None
+            call = getattr(connector, build_name)()
+            result = getattr(connector, parse_name)(sample.reply)
+        else:
+            call = getattr(connector, build_name)(sample.command)
+            result = getattr(connector, parse_name)(sample.command, sample.reply)
+        assert_valid_call(call)
+        check_recorded(connector, capability, sample, result)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -220,12 +348,17 @@ def test_build_sync(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_scrub(name: str) -> None:
+    """The request that starts a payment (authorize, else pay_order) scrubs clean."""
     samples = samples_for(name)
     connector = samples.connector()
-    call = connector.build_authorize(samples.authorize)
+    starts = [c for c in STARTS if c in REGISTRY[name].supports]
+    if not starts:
+        pytest.fail(f"connector {name!r} starts no payment: declare one of {STARTS}")
+    cmd = command(samples, starts[0])
+    call = build(connector, samples, starts[0])
     text = f"{call.method} {call.path} {call.query} {call.body!r} {call.headers}"
     scrubbed = connector.scrub(text)
-    if samples.authorize.card is None:
+    if getattr(cmd, "card", None) is None:
         # A hosted page: the card is typed on the provider's form, never sent by us.
         assert samples.pan not in text
     else:
