@@ -197,7 +197,11 @@ def _failure(failure: Failure | None) -> FailureResponse | None:
     if failure is None:
         return None
     return FailureResponse(
-        failure.code, failure.message, failure.provider_code, failure.provider_message
+        failure.code,
+        failure.message,
+        failure.provider_code,
+        failure.provider_message,
+        dict(failure.details),
     )
 
 

@@ -211,6 +211,9 @@ class FailureResponse(msgspec.Struct):
     message: str
     provider_code: str | None = None
     provider_message: str | None = None
+    details: Annotated[
+        dict[str, Any], Meta(description="Figures the provider gave with it, minor units")
+    ] = {}
 
 
 class NextActionResponse(msgspec.Struct):

@@ -177,6 +177,9 @@ class ConnectorBase:
     def payer_currency(self, cmd: PayOrder) -> str:
         self._unsupported("pay_order")
 
+    def order_reference(self, cmd: PayOrder) -> str:
+        self._unsupported("pay_order")
+
     def build_pay_order(self, cmd: PayOrder) -> HttpCall:
         self._unsupported("pay_order")
 

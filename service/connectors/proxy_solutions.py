@@ -193,6 +193,11 @@ class ProxySolutionsConnector(ConnectorBase):
         assert opts is not None  # validate_pay_order refuses a command without options
         return opts.currency
 
+    def order_reference(self, cmd: PayOrder) -> str:
+        opts = self._opts(cmd)
+        assert opts is not None
+        return str(opts.order_id)
+
     def build_pay_order(self, cmd: PayOrder) -> HttpCall:
         opts = self._opts(cmd)
         assert opts is not None

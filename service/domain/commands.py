@@ -1,6 +1,7 @@
 """What the orchestration asks a connector to do, in provider-neutral terms."""
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -138,6 +139,9 @@ class Sync(msgspec.Struct, frozen=True):
     provider_reference: str | None
     currency: str
     since: datetime | None = None
+    # What the payment recorded of its request, for providers whose only way to learn
+    # an outcome is to confirm again (Send2Sell's pay-once billing call).
+    details: dict[str, Any] = {}
 
 
 class PayOrder(msgspec.Struct, frozen=True):

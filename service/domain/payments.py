@@ -85,6 +85,7 @@ class Failure(msgspec.Struct, frozen=True):
     message: str
     provider_code: str | None = None
     provider_message: str | None = None
+    details: dict[str, Any] = {}  # figures the provider gave with it (credits needed, ...)
 
 
 class ActionPurpose(StrEnum):

@@ -165,3 +165,9 @@ WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR provider = $2)
 ORDER BY received_at DESC, id DESC
 LIMIT $3
 """
+
+PAYMENTS_ON = """
+SELECT id FROM payments
+WHERE provider = $1 AND provider_reference = $2 AND status = ANY($3::text[])
+ORDER BY id
+"""

@@ -18,6 +18,7 @@ from service.domain.errors import DependencyUnavailable, LedgerInconsistent
 from service.domain.payments import (
     Operation,
     Payment,
+    PaymentStatus,
 )
 from service.domain.payouts import Payout
 from service.domain.ports import ApiKey, IdempotencyRecord, IdempotencyState, PaymentFilter
@@ -200,6 +201,15 @@ class PostgresLedger:
         if len(rows) > 1:  # two payments on one provider order: never guess which
             raise LedgerInconsistent(f"{len(rows)} payments on {provider} {provider_reference}")
         return payment_from(rows[0]) if rows else None
+
+    async def payments_on(
+        self, provider: str, provider_reference: str, statuses: Sequence[PaymentStatus]
+    ) -> Sequence[str]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                q.PAYMENTS_ON, provider, provider_reference, [s.value for s in statuses]
+            )
+        return [row["id"] for row in rows]
 
     # -- webhooks --------------------------------------------------------------------
 

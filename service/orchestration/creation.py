@@ -193,6 +193,16 @@ class PaymentCreation:
         )
         if errors := connector.validate_pay_order(cmd):
             raise ValidationFailed("the provider cannot accept this payment", errors)
+        reference = connector.order_reference(cmd)
+        # The ledger knows every attempt: while one on this order is in doubt, a second
+        # could pay it twice. Settle the first (sync) before paying again.
+        doubtful = await self._ledger.payments_on(
+            connector.name, reference, [PaymentStatus.PROCESSING]
+        )
+        if doubtful:
+            raise InvalidState(
+                f"order {reference} has a payment in doubt ({', '.join(doubtful)}): sync it first"
+            )
         # What was asked stays on the payment next to what the provider will price.
         # `amount_currency` is the asked amount's; options may name the payer's `currency`.
         asked: dict[str, Any] = {"amount": new.amount, "amount_currency": new.currency}
@@ -205,6 +215,7 @@ class PaymentCreation:
             api_key_id,
             amount=None,
             currency=connector.payer_currency(cmd),
+            provider_reference=reference,
             provider_details={"requested": {k: v for k, v in asked.items() if v is not None}},
         )
         return await self._start(

@@ -198,7 +198,12 @@ class PaymentService:
         """Pull the provider's view and reconcile the ledger with it."""
         payment = await self.get(payment_id)
         connector = self.able(payment.provider, Capability.SYNC)
-        cmd = Sync(payment.id, payment.provider_reference, payment.currency)
+        cmd = Sync(
+            payment.id,
+            payment.provider_reference,
+            payment.currency,
+            details=dict(payment.provider_details),
+        )
         snapshot = await self._executor.execute(
             connector, "sync", connector.build_sync(cmd), lambda r: connector.parse_sync(cmd, r)
         )

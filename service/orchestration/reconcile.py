@@ -81,14 +81,21 @@ def _judge(
 
 
 def _resolved(
-    op: Operation, verdict: Failure | bool, reference: str | None, now: datetime
+    op: Operation,
+    verdict: Failure | bool,
+    snap: ProviderSnapshot | None,
+    now: datetime,
 ) -> Operation:
+    amount = op.amount
+    if verdict is True and amount is None and snap is not None:
+        amount = snap.amount_authorized  # a provider-priced payment learns its price here
     return msgspec.structs.replace(
         op,
         status=OperationStatus.SUCCEEDED if verdict is True else OperationStatus.FAILED,
         failure=verdict if isinstance(verdict, Failure) else None,
-        provider_reference=op.provider_reference or reference,
+        provider_reference=op.provider_reference or (snap.reference if snap else None),
         resolved_at=now,
+        amount=amount,
     )
 
 
@@ -159,16 +166,17 @@ def reconcile(
     """Settle pending operations from `snap`, then import what the ledger lacks."""
     resolve: list[Operation] = []
     current = p
-    reference = snap.reference if snap else None
     for op in p.pending_operations():
         verdict = _judge(op, current, snap, now - op.created_at >= settle_after)
         if verdict is None:
             continue
-        done = _resolved(op, verdict, reference, now)
+        done = _resolved(op, verdict, snap, now)
         resolve.append(done)
         if isinstance(verdict, Failure):
             current = apply_failure(current, done, verdict)
         else:
+            if current.amount is None:
+                current = msgspec.structs.replace(current, amount=done.amount)
             current = apply_success(current, done)
         current = with_operations(current, [done], [])
     if snap is not None and current.provider_reference is None:
