@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--rate-limit-burst", type=int, default=None)
     sandbox = sub.add_parser("sandbox", help="run a provider simulator")
     sandbox.add_argument(
-        "--provider", default="bizon", choices=["bizon", "paysuper", "proxy_solutions"]
+        "--provider", default="bizon", choices=["bizon", "paysuper", "proxy_solutions", "send2sell"]
     )
     sandbox.add_argument("--webhook-url", default=None, help="paysuper: where to deliver")
     sandbox.add_argument("--host", default="127.0.0.1")

@@ -30,7 +30,12 @@ from service.api.system import (
     ProviderController,
 )
 from service.api.webhooks import OpsWebhookController, WebhookController
-from service.connectors import BizonConnector, PaySuperConnector, ProxySolutionsConnector
+from service.connectors import (
+    BizonConnector,
+    PaySuperConnector,
+    ProxySolutionsConnector,
+    Send2SellConnector,
+)
 from service.domain.errors import DependencyUnavailable
 from service.domain.ports import Connector
 from service.http import HttpxTransport, ProviderEndpoint
@@ -90,6 +95,16 @@ def build_connectors(
             proxy.base_url,
             read_timeout=proxy.timeout_seconds,
             connect_timeout=proxy.connect_timeout_seconds,
+        )
+    if settings.send2sell is not None:
+        s2s = settings.send2sell
+        connectors["send2sell"] = Send2SellConnector(
+            s2s.token.reveal(), method_spoofing=s2s.method_spoofing
+        )
+        endpoints["send2sell"] = ProviderEndpoint(
+            s2s.base_url,
+            read_timeout=s2s.timeout_seconds,
+            connect_timeout=s2s.connect_timeout_seconds,
         )
     return connectors, endpoints
 

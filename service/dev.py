@@ -1,7 +1,8 @@
 """`python -m service dev` (what `make run` runs): a whole demo in one process.
 
-Finds or starts PostgreSQL and Redis, migrates, starts the Bizon simulator on
-:8101 and the service on :8000, creates an API key with every scope and prints
+Finds or starts PostgreSQL and Redis, migrates, starts the provider simulators
+(Bizon :8101, PaySuper :8102, Proxy-Solutions :8103, Send2Sell :8104) and the
+service on :8000, creates an API key with every scope and prints
 how to use it.
 """
 
@@ -22,6 +23,8 @@ SANDBOX_PORT = 8101  # SANDBOX_PORT overrides (Bizon)
 PAYSUPER_PORT = 8102  # PAYSUPER_SANDBOX_PORT overrides
 PROXY_PORT = 8103  # PROXY_SOLUTIONS_SANDBOX_PORT overrides
 PROXY_KEY = "sandbox-key"  # the simulator's own, public test key
+SEND2SELL_PORT = 8104  # SEND2SELL_SANDBOX_PORT overrides
+SEND2SELL_TOKEN = "sandbox-token"  # noqa: S105 - the simulator's own, public test token
 PAYSUPER_PROJECT = "sandbox-project"
 PAYSUPER_SECRET = "sandbox-secret"  # noqa: S105 - the simulator's own, public test secret
 DEV_DATABASE = "payment_orchestrator"
@@ -62,6 +65,10 @@ def sandbox_app(provider: str, public_url: str, webhook_url: str | None = None) 
         return create_proxy_solutions_sandbox(
             ProxySolutionsSandboxConfig(api_key=PROXY_KEY, public_url=public_url)
         )
+    if provider == "send2sell":
+        from service.sandbox.send2sell import Send2SellSandboxConfig, create_send2sell_sandbox
+
+        return create_send2sell_sandbox(Send2SellSandboxConfig(token=SEND2SELL_TOKEN))
     if provider == "paysuper":
         from service.sandbox.paysuper import PaySuperSandboxConfig, create_paysuper_sandbox
 
@@ -110,6 +117,7 @@ def run_dev(workdir: Path) -> None:
     sandbox_port = int(os.environ.get("SANDBOX_PORT", SANDBOX_PORT))
     paysuper_port = int(os.environ.get("PAYSUPER_SANDBOX_PORT", PAYSUPER_PORT))
     proxy_port = int(os.environ.get("PROXY_SOLUTIONS_SANDBOX_PORT", PROXY_PORT))
+    send2sell_port = int(os.environ.get("SEND2SELL_SANDBOX_PORT", SEND2SELL_PORT))
     database_url, redis_url, notes = _databases(workdir)
     upgrade(database_url)
     env = (
@@ -122,6 +130,8 @@ def run_dev(workdir: Path) -> None:
             "PAYSUPER_SECRET_KEY": PAYSUPER_SECRET,
             "PROXY_SOLUTIONS_BASE_URL": f"http://127.0.0.1:{proxy_port}/api",
             "PROXY_SOLUTIONS_API_KEY": PROXY_KEY,
+            "SEND2SELL_BASE_URL": f"http://127.0.0.1:{send2sell_port}",
+            "SEND2SELL_TOKEN": SEND2SELL_TOKEN,
             "LOG_FORMAT": "console",
         }
         | dict(os.environ)
@@ -157,6 +167,14 @@ def run_dev(workdir: Path) -> None:
             log_level="warning",
         )
     )
+    send2sell = uvicorn.Server(
+        uvicorn.Config(
+            sandbox_app("send2sell", f"http://127.0.0.1:{send2sell_port}"),
+            host="127.0.0.1",
+            port=send2sell_port,
+            log_level="warning",
+        )
+    )
     service = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -175,6 +193,8 @@ def run_dev(workdir: Path) -> None:
             " notifications to /v1/webhooks/paysuper)",
             f"Proxy-Solutions sandbox: http://127.0.0.1:{proxy_port}/api (orders 1001-1003,"
             " balance 100.00 USD, promo SAVE10)",
+            f"Send2Sell sandbox: http://127.0.0.1:{send2sell_port} (orders 370562-370568,"
+            " credits 100.00 USD; top up: POST /_sandbox/credits/top-up)",
             f"Service:        http://127.0.0.1:{service_port}   Swagger UI: "
             f"http://127.0.0.1:{service_port}/docs",
             "API key (every scope; use it with Authorize in Swagger UI):",
@@ -186,7 +206,9 @@ def run_dev(workdir: Path) -> None:
     print(banner, flush=True)
 
     async def both() -> None:
-        await asyncio.gather(sandbox.serve(), paysuper.serve(), proxy.serve(), service.serve())
+        await asyncio.gather(
+            sandbox.serve(), paysuper.serve(), proxy.serve(), send2sell.serve(), service.serve()
+        )
 
     try:
         asyncio.run(both())

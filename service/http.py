@@ -62,6 +62,9 @@ class HttpxTransport:
             raise OutcomeUnknown(provider, f"{type(exc).__name__} after sending") from exc
         return HttpReply(response.status_code, response.content, dict(response.headers))
 
+    def longest_call(self, provider: str) -> float:
+        return self._endpoints[provider].total_timeout
+
     async def close(self) -> None:
         for endpoint in self._endpoints.values():
             await endpoint.client.aclose()

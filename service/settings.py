@@ -53,12 +53,21 @@ class ProxySolutionsSettings(msgspec.Struct, frozen=True):
     merchants_ttl_seconds: float = 300.0
 
 
+class Send2SellSettings(msgspec.Struct, frozen=True):
+    base_url: str  # the site, e.g. https://www.send2sell.com (paths are /api/order/...)
+    token: Secret
+    method_spoofing: bool = False  # POST with _method=PATCH instead of PATCH
+    timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 5.0
+
+
 class Settings(msgspec.Struct, frozen=True):
     database_url: str
     redis_url: str
     bizon: BizonSettings | None = None
     paysuper: PaySuperSettings | None = None
     proxy_solutions: ProxySolutionsSettings | None = None
+    send2sell: Send2SellSettings | None = None
     reconcile_after_seconds: float = 60.0
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
@@ -167,6 +176,22 @@ def _proxy_solutions(env: Mapping[str, str], errors: list[str]) -> ProxySolution
     )
 
 
+def _send2sell(env: Mapping[str, str], errors: list[str]) -> Send2SellSettings | None:
+    if not env.get("SEND2SELL_BASE_URL"):
+        return None
+    base_url = _url(env, "SEND2SELL_BASE_URL", {"http", "https"}, errors).rstrip("/")
+    token = env.get("SEND2SELL_TOKEN", "")
+    if not token:
+        errors.append("SEND2SELL_TOKEN is required when SEND2SELL_BASE_URL is set")
+    return Send2SellSettings(
+        base_url=base_url,
+        token=Secret(token),
+        method_spoofing=_flag(env, "SEND2SELL_METHOD_SPOOFING", False, errors),
+        timeout_seconds=_float(env, "SEND2SELL_TIMEOUT_SECONDS", 30.0, errors),
+        connect_timeout_seconds=_float(env, "SEND2SELL_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+    )
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build and validate the settings; raise SettingsError naming every problem."""
     errors: list[str] = []
@@ -175,6 +200,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     bizon = _bizon(env, errors)
     paysuper = _paysuper(env, errors)
     proxy_solutions = _proxy_solutions(env, errors)
+    send2sell = _send2sell(env, errors)
     burst_raw = env.get("RATE_LIMIT_BURST", "40")
     burst = int(burst_raw) if burst_raw.isdigit() and int(burst_raw) > 0 else 0
     if burst == 0:
@@ -185,6 +211,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         bizon=bizon,
         paysuper=paysuper,
         proxy_solutions=proxy_solutions,
+        send2sell=send2sell,
         reconcile_after_seconds=_float(env, "RECONCILE_AFTER_SECONDS", 60.0, errors),
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
         rate_limit_burst=burst,

@@ -18,11 +18,13 @@ from service.sandbox.proxy_solutions import (
     ProxySolutionsSandboxConfig,
     create_proxy_solutions_sandbox,
 )
+from service.sandbox.send2sell import Send2SellSandboxConfig, create_send2sell_sandbox
 from service.settings import (
     BizonSettings,
     PaySuperSettings,
     ProxySolutionsSettings,
     Secret,
+    Send2SellSettings,
     Settings,
 )
 from tests.datastores import create_database, drop_database, servers
@@ -140,6 +142,24 @@ async def proxy_sandbox(proxy_sandbox_url: str) -> AsyncIterator[httpx.AsyncClie
         yield client
 
 
+SEND2SELL_TOKEN = "test-send2sell-token"
+
+
+@pytest.fixture(scope="session")
+async def send2sell_sandbox_url() -> AsyncIterator[str]:
+    port = free_port()
+    config = Send2SellSandboxConfig(token=SEND2SELL_TOKEN, credits="1000.00")
+    async with serving(create_send2sell_sandbox(config), port) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+async def send2sell_sandbox(send2sell_sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for the Send2Sell sandbox's control endpoints."""
+    async with httpx.AsyncClient(base_url=send2sell_sandbox_url, timeout=10) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def settings(
     database_url: str,
@@ -147,6 +167,7 @@ def settings(
     sandbox_url: str,
     paysuper_sandbox_url: str,
     proxy_sandbox_url: str,
+    send2sell_sandbox_url: str,
 ) -> Settings:
     return Settings(
         database_url=database_url,
@@ -168,6 +189,12 @@ def settings(
         proxy_solutions=ProxySolutionsSettings(
             base_url=f"{proxy_sandbox_url}/api",
             api_key=Secret(PROXY_KEY),
+            timeout_seconds=BIZON_TIMEOUT,
+            connect_timeout_seconds=0.5,
+        ),
+        send2sell=Send2SellSettings(
+            base_url=send2sell_sandbox_url,
+            token=Secret(SEND2SELL_TOKEN),
             timeout_seconds=BIZON_TIMEOUT,
             connect_timeout_seconds=0.5,
         ),

@@ -8,9 +8,11 @@ from service.connectors.base import ConnectorBase
 from service.connectors.bizon import BizonConnector, BizonOptions
 from service.connectors.paysuper import PaySuperConnector, PaySuperOptions
 from service.connectors.proxy_solutions import ProxySolutionsConnector, ProxySolutionsOptions
+from service.connectors.send2sell import Send2SellConnector, Send2SellOptions
 
 REGISTRY: dict[str, type[ConnectorBase]] = {
-    c.name: c for c in (BizonConnector, PaySuperConnector, ProxySolutionsConnector)
+    c.name: c
+    for c in (BizonConnector, PaySuperConnector, ProxySolutionsConnector, Send2SellConnector)
 }
 
 __all__ = [
@@ -22,4 +24,6 @@ __all__ = [
     "PaySuperOptions",
     "ProxySolutionsConnector",
     "ProxySolutionsOptions",
+    "Send2SellConnector",
+    "Send2SellOptions",
 ]

@@ -98,6 +98,7 @@ class ConnectorBase:
     options_type: ClassVar[type[msgspec.Struct] | None] = None
     quote_type: ClassVar[type[msgspec.Struct] | None] = None
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset()
+    sync_repeats_payment: ClassVar[bool] = False
 
     def _unsupported(self, operation: str) -> NoReturn:
         raise OperationNotSupported(self.name, f"{operation} is not supported by {self.name}")

@@ -72,6 +72,7 @@ class ProviderSnapshot(msgspec.Struct, frozen=True):
     failure: Failure | None = None
     next_action: NextAction | None = None
     card: CardSummary | None = None  # what the provider knows of the card (masked)
+    details: dict[str, Any] = {}  # provider facts to keep on the payment once settled
 
 
 class OperationOutcome(msgspec.Struct, frozen=True):

@@ -74,6 +74,10 @@ class Connector(Protocol):
     options_type: ClassVar[type[msgspec.Struct] | None]
     quote_type: ClassVar[type[msgspec.Struct] | None]
     methods: ClassVar[frozenset[PaymentMethodType]]
+    # True where the only way to learn an attempt's fate is to send it again (a provider
+    # that pays once per order and has no status call): sync then runs only while an
+    # attempt is in doubt, never on a settled payment, where it could pay anew.
+    sync_repeats_payment: ClassVar[bool]
 
     def validate_authorize(self, cmd: Authorize) -> list[FieldError]:
         """Field errors that make the provider certain to refuse `cmd`."""
@@ -140,6 +144,10 @@ class Connector(Protocol):
 class Transport(Protocol):
     async def send(self, provider: str, call: HttpCall) -> HttpReply:
         """Send one call; raise ProviderUnreachable or OutcomeUnknown on failure."""
+        ...
+
+    def longest_call(self, provider: str) -> float:
+        """Seconds after which a call sent to `provider` has certainly ended."""
         ...
 
 

@@ -194,15 +194,7 @@ class PaymentCreation:
         if errors := connector.validate_pay_order(cmd):
             raise ValidationFailed("the provider cannot accept this payment", errors)
         reference = connector.order_reference(cmd)
-        # The ledger knows every attempt: while one on this order is in doubt, a second
-        # could pay it twice. Settle the first (sync) before paying again.
-        doubtful = await self._ledger.payments_on(
-            connector.name, reference, [PaymentStatus.PROCESSING]
-        )
-        if doubtful:
-            raise InvalidState(
-                f"order {reference} has a payment in doubt ({', '.join(doubtful)}): sync it first"
-            )
+        await self._settle_doubt(connector, reference)
         # What was asked stays on the payment next to what the provider will price.
         # `amount_currency` is the asked amount's; options may name the payer's `currency`.
         asked: dict[str, Any] = {"amount": new.amount, "amount_currency": new.currency}
@@ -226,6 +218,35 @@ class PaymentCreation:
             lambda reply: connector.parse_pay_order(cmd, reply),
             idempotency,
         )
+
+    async def _settle_doubt(self, connector: Connector, reference: str) -> None:
+        """Settle earlier attempts on this order left in doubt before paying it again.
+
+        The ledger knows every attempt: while one is in doubt a second could pay the order
+        twice, and, at a provider that pays an order once, would make the first one's
+        answer ambiguous. So the earlier attempt is synced first (at such a provider that
+        is the repeated confirm); paying again is refused while it stays in doubt or once
+        it turns out to have paid the order.
+        """
+        doubtful = await self._ledger.payments_on(
+            connector.name, reference, [PaymentStatus.PROCESSING]
+        )
+        for payment_id in doubtful:
+            why = "sync it first"
+            if Capability.SYNC in connector.supports:
+                try:
+                    settled = await self._service.sync(payment_id)
+                except (ConnectorError, InvalidState) as exc:
+                    why = f"it could not be settled now ({exc})"
+                else:
+                    if settled.status is PaymentStatus.FAILED:
+                        continue  # it did not pay: this attempt may
+                    if settled.status is not PaymentStatus.PROCESSING:
+                        raise InvalidState(
+                            f"order {reference} was paid by payment {payment_id} "
+                            f"({settled.status}): nothing more to pay"
+                        )
+            raise InvalidState(f"order {reference} has payment {payment_id} in doubt: {why}")
 
     async def _start(
         self,

@@ -29,6 +29,10 @@ class ConnectorExecutor:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
+    def longest_call(self, provider: str) -> float:
+        """Seconds after which a call to `provider` has certainly ended (its time limit)."""
+        return self._transport.longest_call(provider)
+
     async def execute(
         self,
         connector: Connector,

@@ -5,6 +5,7 @@ Each money-moving use case checks the state machine, then hands the call to the
 provider call follows.
 """
 
+import math
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -198,6 +199,10 @@ class PaymentService:
         """Pull the provider's view and reconcile the ledger with it."""
         payment = await self.get(payment_id)
         connector = self.able(payment.provider, Capability.SYNC)
+        if connector.sync_repeats_payment:
+            self._may_repeat(payment)
+            if not payment.pending_operations():
+                return payment  # settled: sending it again could only pay anew
         cmd = Sync(
             payment.id,
             payment.provider_reference,
@@ -223,6 +228,24 @@ class PaymentService:
             imported=len(result.insert),
         )
         return saved
+
+    def _may_repeat(self, payment: Payment) -> None:
+        """Refuse to send an attempt again while the first may still be in flight.
+
+        Where sync repeats the payment, a repeat racing the original call would meet the
+        provider's pay-once answer meant for the other one. Every call ends within its
+        time limit, counted from when its operation was committed, before the call.
+        """
+        pending = payment.pending_operations()
+        if not pending:
+            return
+        age = self._clock.now() - min(op.created_at for op in pending)
+        wait = self._executor.longest_call(payment.provider) - age.total_seconds()
+        if wait > 0:
+            raise InvalidState(
+                f"the attempt may still be in flight at {payment.provider}: "
+                f"sync again in {math.ceil(wait)} s"
+            )
 
     # -- the shared shape ------------------------------------------------------------
 

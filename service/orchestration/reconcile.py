@@ -179,6 +179,10 @@ def reconcile(
                 current = msgspec.structs.replace(current, amount=done.amount)
             current = apply_success(current, done)
         current = with_operations(current, [done], [])
+    if resolve and snap is not None and snap.details:
+        # What the provider said when the attempt settled (a vendor order's figures).
+        details = dict(current.provider_details) | snap.details
+        current = msgspec.structs.replace(current, provider_details=details)
     if snap is not None and current.provider_reference is None:
         current = msgspec.structs.replace(current, provider_reference=snap.reference)
     if snap is not None and snap.state is ProviderState.AWAITING_CUSTOMER and snap.next_action:

@@ -81,7 +81,9 @@ async def test_serve_fails_fast_with_a_clear_message():
 
 
 async def test_dev_mode_is_a_working_demo(database_url, redis_url):
-    port, sandbox_port, paysuper_port, proxy_port = (free_port() for _ in range(4))
+    port, sandbox_port, paysuper_port, proxy_port, send2sell_port = (
+        free_port() for _ in range(5)
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -96,6 +98,7 @@ async def test_dev_mode_is_a_working_demo(database_url, redis_url):
             "SANDBOX_PORT": str(sandbox_port),
             "PAYSUPER_SANDBOX_PORT": str(paysuper_port),
             "PROXY_SOLUTIONS_SANDBOX_PORT": str(proxy_port),
+            "SEND2SELL_SANDBOX_PORT": str(send2sell_port),
         },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

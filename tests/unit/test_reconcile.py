@@ -12,6 +12,7 @@ from service.domain.payments import (
     OperationSource,
     OperationStatus,
     OperationType,
+    Payment,
     PaymentStatus,
 )
 from service.orchestration.reconcile import reconcile
@@ -197,3 +198,32 @@ def test_the_card_behind_a_wallet_token_is_learnt_once():
     assert (
         reconcile(learnt, snap(ProviderState.AUTHORIZED, card=other), T0, GRACE).payment == learnt
     )
+
+
+def _unpriced_order() -> Payment:
+    """A vendor order in doubt: the provider sets its amount, unknown so far."""
+    p = msgspec.structs.replace(
+        payment(amount_authorized=0), amount=None, provider_details={"requested": {"a": 1}}
+    )
+    op = msgspec.structs.replace(pending(OperationType.AUTHORIZE, 0), amount=None)
+    return with_pending(p, op)
+
+
+def test_a_provider_priced_payment_learns_its_price_and_figures_when_settled():
+    figures = {"consumed_credits": 2500, "tax": 0}
+    result = reconcile(
+        _unpriced_order(),
+        snap(ProviderState.CAPTURED, authorized=2500, captured=2500, details=figures),
+        T0,
+        GRACE,
+    )
+    settled = result.payment
+    assert (settled.status, settled.amount, settled.amount_captured) == (S.CAPTURED, 2500, 2500)
+    assert result.resolve[0].amount == 2500
+    assert settled.provider_details == {"requested": {"a": 1}} | figures
+
+
+def test_figures_are_not_taken_when_nothing_settles():
+    p = payment()  # nothing pending: a snapshot's figures are not the ledger's business
+    result = reconcile(p, snap(ProviderState.AUTHORIZED, details={"tax": 5}), T0, GRACE)
+    assert result.payment.provider_details == p.provider_details
