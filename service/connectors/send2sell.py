@@ -15,7 +15,9 @@ connector takes the safest reading:
   cost, discount, tax, total and net_total are kept in `provider_details`.
   `amount`, when the caller gives it, is what they expect to pay: kept as asked.
 * 402 is a decline, not an error: `insufficient_credits`, with the doc's figures
-  (credits_needed, total, net_total) in `failure.details`. The three documented
+  (credits_needed, total, net_total, and cost and tax) in `failure.details`; a 402
+  whose body is unreadable is still that decline, without figures (the status
+  alone says nothing was paid). The three documented
   403 messages are declines with their own codes (`provider_forbidden`,
   `payment_not_allowed`, `order_has_no_products`); another 403 message is
   `provider_forbidden`. 401 is our token (operator alert), 404 an unknown order,
@@ -33,7 +35,11 @@ connector takes the safest reading:
   can also mean the order was locked for another reason: that is the limit of
   this reading, and why only an attempt already in doubt is settled by it. A
   payment whose kept billing is missing or no longer decodes is not confirmed
-  again (a protocol error: it stays in doubt).
+  again (a protocol error: it stays in doubt). When confirming again, an
+  undocumented 403 message is also a protocol error, never a decline: it might
+  be "paid already" in other words. Sync only confirms again while an attempt
+  is in doubt and its first call is past its time limit (the orchestrator
+  enforces it for connectors with `sync_repeats_payment`).
 """
 
 from decimal import Decimal
@@ -91,7 +97,7 @@ State = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$(?!\n)")]
 Zip = Annotated[str, msgspec.Meta(pattern=r"^\d{5}(-\d{4})?$(?!\n)")]
 
 
-class Send2SellBilling(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Send2SellBilling(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """The order's complete billing details (the doc's sample fields, and the usual rest)."""
 
     first_name: Text
@@ -136,6 +142,10 @@ _FIGURES: Final = (
     "credits_needed",
     "net_total",
 )
+
+
+# What a 402 tells the caller in `failure.details` (minor units).
+_SHORTFALL: Final = ("credits_needed", "total", "net_total", "cost", "tax")
 
 
 class Send2SellConnector(ConnectorBase):
@@ -196,20 +206,7 @@ class Send2SellConnector(ConnectorBase):
 
     def _outcome(self, reply: HttpReply, reference: str) -> OperationOutcome:
         if reply.status == 402:
-            order = self._decode(reply, reference)
-            figures = self._figures(order)
-            failure = Failure(
-                code="insufficient_credits",
-                message="The account's prepaid credits do not cover the order.",
-                provider_code="402",
-                provider_message=self.scrub(order.status),
-                details={
-                    k: v
-                    for k, v in figures.items()
-                    if k in ("credits_needed", "total", "net_total", "cost", "tax")
-                },
-            )
-            return OperationOutcome(OutcomeStatus.FAILED, reference, failure, details=figures)
+            return self._payment_required(reply, reference)
         if reply.status == 403:
             return OperationOutcome(OutcomeStatus.FAILED, reference, self._forbidden(reply))
         self._raise_for_status(reply)
@@ -222,6 +219,27 @@ class Send2SellConnector(ConnectorBase):
         return OperationOutcome(
             OutcomeStatus.SUCCEEDED, reference, snapshot=snap, priced=priced, details=figures
         )
+
+    def _payment_required(self, reply: HttpReply, reference: str) -> OperationOutcome:
+        """402: nothing was paid. The order's figures come along when they are readable."""
+        try:
+            order: _Order | None = msgspec.json.decode(reply.body, type=_Order)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            order = None
+        if order is not None and str(order.id) != reference:
+            raise self.protocol_error(f"a reply about order {order.id}, not {reference}")
+        try:
+            figures = self._figures(order) if order is not None else {}
+        except ProviderProtocolError:
+            figures = {}
+        failure = Failure(
+            code="insufficient_credits",
+            message="The account's prepaid credits do not cover the order.",
+            provider_code="402",
+            provider_message=self.scrub(order.status) if order is not None else None,
+            details={k: v for k, v in figures.items() if k in _SHORTFALL},
+        )
+        return OperationOutcome(OutcomeStatus.FAILED, reference, failure, details=figures)
 
     # -- settling an attempt in doubt: confirm again ----------------------------------
 
@@ -246,6 +264,11 @@ class Send2SellConnector(ConnectorBase):
             failure = self._forbidden(reply)
             if failure.code == FORBIDDEN[NOT_ALLOWED][0]:
                 return self._paid_before(reference, self._requested(cmd))
+            if failure.provider_message is None or not any(
+                failure.provider_message.startswith(text) for text in FORBIDDEN
+            ):
+                # Perhaps "paid already" in other words: never fail what may have paid.
+                raise self.protocol_error(f"an unknown 403 ({failure.provider_message!r})")
             return ProviderSnapshot(reference, ProviderState.FAILED, 0, 0, 0, failure=failure)
         outcome = self._outcome(reply, reference)
         if outcome.status is OutcomeStatus.FAILED:

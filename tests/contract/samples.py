@@ -25,10 +25,13 @@ from service.connectors import (
     PaySuperOptions,
     ProxySolutionsConnector,
     ProxySolutionsOptions,
+    Send2SellConnector,
+    Send2SellOptions,
 )
 from service.connectors.base import ConnectorBase
 from service.connectors.paysuper import PaySuperUser
 from service.connectors.proxy_solutions import ProxySolutionsQuoteRequest
+from service.connectors.send2sell import Send2SellBilling
 from service.domain.commands import (
     Authenticate,
     Authorize,
@@ -202,6 +205,58 @@ PROXY_AUTHORIZE = Authorize(
     description="Contract suite",
 )
 
+
+# -- send2sell -----------------------------------------------------------------------
+
+# Not a shape scrub_text() knows: only the connector's own scrub() can hide it.
+S2S_TOKEN = "contract-send2sell-Token-42"
+S2S_ORDER = 370562  # the doc's order
+_S2S = FIXTURES / "send2sell"
+
+
+def _s2s_reply(name: str, status: int = 200) -> HttpReply:
+    return HttpReply(status, (_S2S / name).read_bytes(), {"Content-Type": "application/json"})
+
+
+S2S_BILLING = Send2SellBilling(
+    first_name="Jane", city="Austin", state="TX", zip="78701", phone="+1 512 555 0100"
+)
+# Paid from the account's prepaid credits, expecting the doc's $69.00.
+S2S_PAY = PayOrder(
+    payment_id="pay_contract",
+    operation_id="op_pay_order",
+    method=PaymentMethodType.PREPAID_CREDITS,
+    requested_amount=6900,
+    requested_currency="USD",
+    customer=Customer(email="foo@bar.com", ip="8.8.8.8"),
+    description="Contract suite",
+    provider_options=Send2SellOptions(order_id=S2S_ORDER, billing=S2S_BILLING),
+)
+# What the payment keeps of its request (provider_details["requested"]): the connector
+# re-sends the billing to learn the fate of an attempt left in doubt.
+S2S_SYNC = Sync(
+    "pay_contract",
+    str(S2S_ORDER),
+    "USD",
+    details={
+        "requested": {
+            "order_id": S2S_ORDER,
+            "billing": msgspec.to_builtins(S2S_BILLING),
+            "amount": 6900,
+            "amount_currency": "USD",
+        }
+    },
+)
+S2S_AUTHORIZE = Authorize(
+    payment_id="pay_contract",
+    operation_id="op_authorize",
+    money=MONEY,
+    capture=CaptureMethod.AUTOMATIC,
+    method=PaymentMethodType.PREPAID_CREDITS,
+    customer=Customer(email="foo@bar.com", ip="8.8.8.8"),
+    description="Contract suite",
+)
+
 SAMPLES: dict[str, Samples] = {
     "bizon": Samples(
         connector=lambda: BizonConnector(BIZON_LOGIN, BIZON_PASSWORD),
@@ -301,5 +356,31 @@ SAMPLES: dict[str, Samples] = {
             "payment_methods": (Recorded(None, _proxy_reply("merchants.json")),),
             "quote": (Recorded(PROXY_QUOTE, _proxy_reply("price_eur.json")),),
         },
+    ),
+    "send2sell": Samples(
+        connector=lambda: Send2SellConnector(S2S_TOKEN),
+        secrets=(S2S_TOKEN,),
+        authorize=S2S_AUTHORIZE,
+        capture=Capture("pay_contract", "op_capture", str(S2S_ORDER), MONEY, full=True),
+        void=Void("pay_contract", "op_void", str(S2S_ORDER), MONEY),
+        refund=Refund("pay_contract", "op_refund", str(S2S_ORDER), MONEY, full=True),
+        authenticate=Authenticate("pay_contract", str(S2S_ORDER), MONEY, resume=True),
+        rebill=Rebill(
+            payment_id="pay_contract_rebill",
+            operation_id="op_rebill",
+            parent_reference=str(S2S_ORDER),
+            money=MONEY,
+        ),
+        credit=Credit(payout_id="po_contract", operation_id="op_credit", money=MONEY, card=CARD),
+        sync=S2S_SYNC,
+        pay_order=S2S_PAY,
+        quote=NO_QUOTE,
+        unknown_status={
+            # A billing reply's status is the order's: the nearest to one it cannot know
+            # is a 200 whose order is not "Paid" (the doc's reply, status "Processing").
+            "pay_order": _s2s_reply("paid_status_processing.json"),
+            "sync": _s2s_reply("paid_status_processing.json"),
+        },
+        recorded={"pay_order": (Recorded(S2S_PAY, _s2s_reply("paid.json")),)},
     ),
 }
