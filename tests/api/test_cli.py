@@ -81,9 +81,7 @@ async def test_serve_fails_fast_with_a_clear_message():
 
 
 async def test_dev_mode_is_a_working_demo(database_url, redis_url):
-    port, sandbox_port, paysuper_port, proxy_port, send2sell_port = (
-        free_port() for _ in range(5)
-    )
+    port, sandbox_port, paysuper_port, proxy_port, send2sell_port = (free_port() for _ in range(5))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
