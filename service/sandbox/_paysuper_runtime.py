@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 STATE_KEY = "paysuper_sandbox"
 API_PREFIX = "/api/"
 REQUEST_LOG_LIMIT = 100_000  # long benchmark runs keep the newest entries only
-_SIGNATURE_REQUIRED = PaySuperError(400, "signature_required", "X-API-SIGNATURE header is required")
-_SIGNATURE_INVALID = PaySuperError(401, "signature_invalid", "X-API-SIGNATURE header is invalid")
 
 
 class RequestLog:
@@ -71,14 +69,14 @@ class PaySuperSandbox:
         """Check ``X-API-SIGNATURE`` against the raw body (400 missing, 401 wrong)."""
         given = (header or "").strip()
         if not given:
-            raise _SIGNATURE_REQUIRED
+            raise PaySuperError(400, "signature_required", "X-API-SIGNATURE header is required")
         secret = self.config.secret_key.encode()
         if self.config.signature_mode == "secret":
             expected = secret
         else:
             expected = hashlib.sha512(body + secret).hexdigest().encode()
         if not hmac.compare_digest(given.encode(), expected):
-            raise _SIGNATURE_INVALID
+            raise PaySuperError(401, "signature_invalid", "X-API-SIGNATURE header is invalid")
 
     def emit(
         self,
