@@ -1,7 +1,8 @@
-"""Command line: serve | migrate | api-keys create | sandbox | dev | openapi."""
+"""Command line: serve | migrate | reconcile | api-keys create | sandbox | dev | openapi."""
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from service.dev import ALL_SCOPES, create_key, run_dev, sandbox_app
-from service.settings import Settings, SettingsError, load_settings
+from service.settings import Settings, SettingsError, load_server_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_DIR = ROOT / ".dev"
@@ -19,10 +20,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    serve.add_argument("--host", default=None, help="default: HOST, else 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: PORT, else 8000")
+    serve.add_argument("--workers", type=int, default=None, help="default: WORKERS, else 1")
     sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    reconcile = sub.add_parser(
+        "reconcile", help="settle payments left in doubt, in a loop (safe with many replicas)"
+    )
+    reconcile.add_argument("--once", action="store_true", help="one pass, then exit")
     keys = sub.add_parser("api-keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key; prints it alone on the last line")
@@ -37,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--webhook-url", default=None, help="paysuper: where to deliver")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8101)
+    sandbox.add_argument(
+        "--public-url", default=None, help="where browsers reach it (default http://HOST:PORT)"
+    )
     sub.add_parser("dev", help="everything for a local demo: databases, sandbox, service, a key")
     spec = sub.add_parser("openapi", help="write the OpenAPI document")
     spec.add_argument("--output", default="-")
@@ -51,19 +59,30 @@ def _env_settings() -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    _env_settings()  # fail fast with a clear message before uvicorn starts workers
+    # Fail fast with a clear message before uvicorn starts workers.
+    settings = _env_settings()
+    try:
+        server = load_server_settings(os.environ, settings)
+    except SettingsError as exc:
+        sys.exit(str(exc))
     uvicorn.run(
         "service.app:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=args.host or server.host,
+        port=args.port or server.port,
+        workers=args.workers or server.workers,
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_level="warning",
-        timeout_graceful_shutdown=60,
+        timeout_graceful_shutdown=math.ceil(server.shutdown_timeout_seconds),
     )
+
+
+def cmd_reconcile(args: argparse.Namespace) -> None:
+    from service.app import run_reconciler
+
+    asyncio.run(run_reconciler(_env_settings(), once=args.once))
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
@@ -87,7 +106,8 @@ def cmd_api_keys(args: argparse.Namespace) -> None:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:
-    app = sandbox_app(args.provider, f"http://{args.host}:{args.port}", args.webhook_url)
+    public_url = args.public_url or f"http://{args.host}:{args.port}"
+    app = sandbox_app(args.provider, public_url.rstrip("/"), args.webhook_url)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
@@ -110,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     handlers = {
         "serve": cmd_serve,
         "migrate": cmd_migrate,
+        "reconcile": cmd_reconcile,
         "api-keys": cmd_api_keys,
         "sandbox": cmd_sandbox,
         "openapi": cmd_openapi,

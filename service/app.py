@@ -1,6 +1,8 @@
 """The composition root: the only module that wires adapters into ports."""
 
+import asyncio
 import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -49,9 +51,10 @@ from service.orchestration.idempotent import IdempotencyGuard
 from service.orchestration.payments import PaymentService
 from service.orchestration.payouts import PayoutService
 from service.orchestration.providers import ProviderInfo
+from service.orchestration.reconciler import Reconciler
 from service.orchestration.webhooks import WebhookService
 from service.ratelimit import RedisRateLimiter
-from service.settings import Settings, load_settings
+from service.settings import ProviderSection, Settings, call_limit_seconds, load_settings
 
 VERSION = "0.1.0"
 # Swagger UI's own files, served from the swagger-ui-py wheel: no CDN needed.
@@ -69,11 +72,7 @@ def build_connectors(
         connectors["bizon"] = BizonConnector(
             bizon.login, bizon.password.reveal(), rebill_requires_cvv=bizon.rebill_requires_cvv
         )
-        endpoints["bizon"] = ProviderEndpoint(
-            bizon.base_url,
-            read_timeout=bizon.timeout_seconds,
-            connect_timeout=bizon.connect_timeout_seconds,
-        )
+        endpoints["bizon"] = _endpoint(bizon)
     if settings.paysuper is not None:
         paysuper = settings.paysuper
         connectors["paysuper"] = PaySuperConnector(
@@ -81,32 +80,29 @@ def build_connectors(
             paysuper.secret_key.reveal(),
             signature_mode=paysuper.signature_mode,
         )
-        endpoints["paysuper"] = ProviderEndpoint(
-            paysuper.base_url,
-            read_timeout=paysuper.timeout_seconds,
-            connect_timeout=paysuper.connect_timeout_seconds,
-        )
+        endpoints["paysuper"] = _endpoint(paysuper)
     if settings.proxy_solutions is not None:
         proxy = settings.proxy_solutions
         connectors["proxy_solutions"] = ProxySolutionsConnector(
             proxy.api_key.reveal(), header=proxy.api_key_header
         )
-        endpoints["proxy_solutions"] = ProviderEndpoint(
-            proxy.base_url,
-            read_timeout=proxy.timeout_seconds,
-            connect_timeout=proxy.connect_timeout_seconds,
-        )
+        endpoints["proxy_solutions"] = _endpoint(proxy)
     if settings.send2sell is not None:
         s2s = settings.send2sell
         connectors["send2sell"] = Send2SellConnector(
             s2s.token.reveal(), method_spoofing=s2s.method_spoofing
         )
-        endpoints["send2sell"] = ProviderEndpoint(
-            s2s.base_url,
-            read_timeout=s2s.timeout_seconds,
-            connect_timeout=s2s.connect_timeout_seconds,
-        )
+        endpoints["send2sell"] = _endpoint(s2s)
     return connectors, endpoints
+
+
+def _endpoint(section: ProviderSection) -> ProviderEndpoint:
+    return ProviderEndpoint(
+        section.base_url,
+        read_timeout=section.timeout_seconds,
+        connect_timeout=section.connect_timeout_seconds,
+        total_timeout=call_limit_seconds(section.connect_timeout_seconds, section.timeout_seconds),
+    )
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -141,8 +137,8 @@ def openapi_config() -> OpenAPIConfig:
 
 
 @asynccontextmanager
-async def _lifespan(app: Litestar) -> AsyncIterator[None]:
-    settings: Settings = app.state["settings"]
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Every adapter wired into the orchestration services; closed on exit."""
     ledger = await PostgresLedger.connect(
         settings.database_url, max_size=settings.database_pool_size
     )
@@ -159,41 +155,83 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     connectors, endpoints = build_connectors(settings)
     transport = HttpxTransport(endpoints)
     clock = SystemClock()
-    longest = max((e.total_timeout for e in endpoints.values()), default=30.0)
+    longest = settings.longest_call_seconds() or 30.0
     executor = ConnectorExecutor(transport)
     settle_after = timedelta(seconds=settings.reconcile_after_seconds)
-    app.state["services"] = Services(
-        payments=PaymentService(ledger, connectors, executor, clock, settle_after),
-        payouts=PayoutService(ledger, connectors, executor, clock, settle_after),
-        webhooks=WebhookService(ledger, connectors, clock),
-        providers=ProviderInfo(
-            connectors,
-            executor,
-            clock,
-            rates_ttl=settings.exchange_rates_ttl_seconds,
-            methods_ttl=settings.proxy_solutions.merchants_ttl_seconds
-            if settings.proxy_solutions
-            else 300.0,
-        ),
-        idempotency=IdempotencyGuard(
-            RedisIdempotencyCache(redis),
-            ledger,
-            clock,
-            ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
-            lock=timedelta(seconds=longest + 30),
-        ),
-        api_keys=ApiKeyService(ledger, clock),
-        limiter=RedisRateLimiter(redis),
-        rate_per_second=settings.rate_limit_per_second,
-        rate_burst=settings.rate_limit_burst,
-        health_checks={"postgres": ledger.ping, "redis": _redis_ping(redis)},
-    )
+    payments = PaymentService(ledger, connectors, executor, clock, settle_after)
+    payouts = PayoutService(ledger, connectors, executor, clock, settle_after)
     try:
-        yield
+        yield Services(
+            payments=payments,
+            payouts=payouts,
+            webhooks=WebhookService(ledger, connectors, clock),
+            providers=ProviderInfo(
+                connectors,
+                executor,
+                clock,
+                rates_ttl=settings.exchange_rates_ttl_seconds,
+                methods_ttl=settings.proxy_solutions.merchants_ttl_seconds
+                if settings.proxy_solutions
+                else 300.0,
+            ),
+            idempotency=IdempotencyGuard(
+                RedisIdempotencyCache(redis),
+                ledger,
+                clock,
+                ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+                lock=timedelta(seconds=longest + 30),
+            ),
+            api_keys=ApiKeyService(ledger, clock),
+            limiter=RedisRateLimiter(redis),
+            rate_per_second=settings.rate_limit_per_second,
+            rate_burst=settings.rate_limit_burst,
+            health_checks={"postgres": ledger.ping, "redis": _redis_ping(redis)},
+            reconciler=Reconciler(
+                ledger,
+                payments,
+                payouts,
+                connectors,
+                clock,
+                pending_for=settle_after,
+                interval=timedelta(seconds=settings.reconcile_interval_seconds),
+                batch=settings.reconcile_batch_size,
+            ),
+        )
     finally:
         await transport.close()
         await redis.aclose()
         await ledger.close()
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state["settings"]
+    async with open_services(settings) as services:
+        app.state["services"] = services
+        stop = asyncio.Event()
+        task = None
+        if settings.reconcile_in_process:
+            task = asyncio.create_task(services.reconciler.run(stop), name="reconciler")
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+
+
+async def run_reconciler(settings: Settings, *, once: bool = False) -> None:
+    """`python -m service reconcile`: passes until SIGTERM/SIGINT (or one with `once`)."""
+    configure_logging(settings.log_level, settings.log_json)
+    async with open_services(settings) as services:
+        if once:
+            await services.reconciler.run_once()
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await services.reconciler.run(stop)
 
 
 def _redis_ping(redis: aioredis.Redis) -> HealthCheck:

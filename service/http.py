@@ -23,10 +23,13 @@ class ProviderEndpoint:
         *,
         read_timeout: float,
         connect_timeout: float,
+        total_timeout: float,
         max_connections: int = 100,
     ) -> None:
         self.read_timeout = read_timeout
         self.connect_timeout = connect_timeout
+        # The hard limit of one call, connect retries included (settings compute it).
+        self.total_timeout = total_timeout
         self.client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -35,10 +38,6 @@ class ProviderEndpoint:
             ),
             follow_redirects=False,
         )
-
-    @property
-    def total_timeout(self) -> float:
-        return self.connect_timeout * 3 + self.read_timeout * 2
 
 
 class HttpxTransport:

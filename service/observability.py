@@ -1,6 +1,6 @@
 """Metrics shared by the layers (Prometheus), defined once."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 PROVIDER_CALLS = Counter(
     "provider_requests_total",
@@ -17,4 +17,14 @@ PAYMENT_OUTCOMES = Counter(
     "payment_operations_total",
     "Ledger operations resolved, by provider, type and status.",
     ["provider", "type", "status"],
+)
+RECONCILE_OUTCOMES = Counter(
+    "reconcile_subjects_total",
+    "Subjects in doubt the reconciler looked at, by kind and outcome "
+    "(settled, still_pending, error).",
+    ["kind", "outcome"],
+)
+RECONCILE_OLDEST_PENDING = Gauge(
+    "reconcile_oldest_pending_seconds",
+    "Age of the oldest operation still pending (0 when nothing is in doubt).",
 )

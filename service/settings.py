@@ -4,6 +4,7 @@ Nothing reads the environment at import time; tests build `Settings(...)`.
 A provider is enabled when its base URL is set.
 """
 
+import contextlib
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -24,6 +25,11 @@ class Secret(str):
 
 class SettingsError(Exception):
     """The environment does not make a valid configuration; the message lists why."""
+
+
+def call_limit_seconds(connect_timeout: float, read_timeout: float) -> float:
+    """The hard limit of one provider call: three connects (two retried) and two reads."""
+    return connect_timeout * 3 + read_timeout * 2
 
 
 class BizonSettings(msgspec.Struct, frozen=True):
@@ -61,6 +67,9 @@ class Send2SellSettings(msgspec.Struct, frozen=True):
     connect_timeout_seconds: float = 5.0
 
 
+ProviderSection = BizonSettings | PaySuperSettings | ProxySolutionsSettings | Send2SellSettings
+
+
 class Settings(msgspec.Struct, frozen=True):
     database_url: str
     redis_url: str
@@ -69,6 +78,9 @@ class Settings(msgspec.Struct, frozen=True):
     proxy_solutions: ProxySolutionsSettings | None = None
     send2sell: Send2SellSettings | None = None
     reconcile_after_seconds: float = 60.0
+    reconcile_interval_seconds: float = 5.0
+    reconcile_batch_size: int = 50
+    reconcile_in_process: bool = False
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
     idempotency_ttl_seconds: int = 86_400
@@ -81,6 +93,30 @@ class Settings(msgspec.Struct, frozen=True):
     def provider_timeout(self, provider: str) -> float:
         section = getattr(self, provider, None)
         return float(getattr(section, "timeout_seconds", 30.0))
+
+    def longest_call_seconds(self) -> float:
+        """The longest any enabled provider's call can last (0 with none enabled)."""
+        sections = (self.bizon, self.paysuper, self.proxy_solutions, self.send2sell)
+        return max(
+            (
+                call_limit_seconds(s.connect_timeout_seconds, s.timeout_seconds)
+                for s in sections
+                if s is not None
+            ),
+            default=0.0,
+        )
+
+
+class ServerSettings(msgspec.Struct, frozen=True):
+    """How `python -m service serve` runs the HTTP server."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    # In-flight requests get this long after SIGTERM; longer than any provider call,
+    # so a payment being charged is recorded before the process exits.
+    shutdown_timeout_seconds: float = 90.0
+    metrics_multiproc_dir: str | None = None
 
 
 def _float(env: Mapping[str, str], name: str, default: float, errors: list[str]) -> float:
@@ -95,6 +131,16 @@ def _float(env: Mapping[str, str], name: str, default: float, errors: list[str])
     if value <= 0:
         errors.append(f"{name} must be > 0, got {raw!r}")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, errors: list[str]) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        errors.append(f"{name} must be a positive integer, got {raw!r}")
+        return default
+    return int(raw)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool, errors: list[str]) -> bool:
@@ -201,10 +247,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     paysuper = _paysuper(env, errors)
     proxy_solutions = _proxy_solutions(env, errors)
     send2sell = _send2sell(env, errors)
-    burst_raw = env.get("RATE_LIMIT_BURST", "40")
-    burst = int(burst_raw) if burst_raw.isdigit() and int(burst_raw) > 0 else 0
-    if burst == 0:
-        errors.append(f"RATE_LIMIT_BURST must be a positive integer, got {burst_raw!r}")
     settings = Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -213,12 +255,92 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         proxy_solutions=proxy_solutions,
         send2sell=send2sell,
         reconcile_after_seconds=_float(env, "RECONCILE_AFTER_SECONDS", 60.0, errors),
+        reconcile_interval_seconds=_float(env, "RECONCILE_INTERVAL_SECONDS", 5.0, errors),
+        reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 50, errors),
+        reconcile_in_process=_flag(env, "RECONCILE_IN_PROCESS", False, errors),
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
-        rate_limit_burst=burst,
+        rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 40, errors),
+        idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86_400, errors),
         exchange_rates_ttl_seconds=_float(env, "EXCHANGE_RATES_TTL_SECONDS", 60.0, errors),
-        log_level=env.get("LOG_LEVEL", "INFO").upper(),
-        log_json=env.get("LOG_FORMAT", "json") != "console",
+        database_pool_size=_int(env, "DATABASE_POOL_SIZE", 10, errors),
+        redis_pool_size=_int(env, "REDIS_POOL_SIZE", 100, errors),
+        log_level=_log_level(env, errors),
+        log_json=_log_format(env, errors),
     )
     if errors:
         raise SettingsError("invalid configuration:\n  - " + "\n  - ".join(errors))
     return settings
+
+
+def _log_level(env: Mapping[str, str], errors: list[str]) -> str:
+    level = (env.get("LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        errors.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    return level
+
+
+def _log_format(env: Mapping[str, str], errors: list[str]) -> bool:
+    fmt = env.get("LOG_FORMAT") or "json"
+    if fmt not in ("json", "console"):
+        errors.append(f"LOG_FORMAT must be json or console, got {fmt!r}")
+    return fmt != "console"
+
+
+def load_server_settings(env: Mapping[str, str], settings: Settings) -> ServerSettings:
+    """How to serve; the shutdown grace must outlast the longest provider call."""
+    errors: list[str] = []
+    server = ServerSettings(
+        host=env.get("HOST") or "127.0.0.1",
+        port=_int(env, "PORT", 8000, errors),
+        workers=_int(env, "WORKERS", 1, errors),
+        shutdown_timeout_seconds=_float(env, "SHUTDOWN_TIMEOUT_SECONDS", 90.0, errors),
+        metrics_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+    )
+    longest = settings.longest_call_seconds()
+    if server.shutdown_timeout_seconds <= longest:
+        errors.append(
+            f"SHUTDOWN_TIMEOUT_SECONDS ({server.shutdown_timeout_seconds:g}) must be longer "
+            f"than the longest provider call ({longest:g} s: 3 x connect + 2 x read timeout)"
+        )
+    if server.workers > 1 and server.metrics_multiproc_dir is None:
+        errors.append("PROMETHEUS_MULTIPROC_DIR is required with WORKERS > 1 (merged metrics)")
+    if errors:
+        raise SettingsError("invalid configuration:\n  - " + "\n  - ".join(errors))
+    return server
+
+
+class _Recorder(dict[str, str]):
+    """An environment where every variable is set: it remembers which were read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> str:
+        self.read.add(key)
+        return "1"
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return "1"
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return True
+
+
+def env_names() -> frozenset[str]:
+    """Every environment variable the settings read: the deployment's contract.
+
+    Computed by running the loaders over an environment that has everything set, so
+    the list cannot drift from the code (the Helm chart is tested against it).
+    """
+    env = _Recorder()
+    try:
+        settings = load_settings(env)
+    except SettingsError:
+        settings = Settings(database_url="", redis_url="")
+    with contextlib.suppress(SettingsError):
+        load_server_settings(env, settings)
+    return frozenset(env.read)

@@ -12,6 +12,7 @@ from service.orchestration.idempotent import IdempotencyGuard
 from service.orchestration.payments import PaymentService
 from service.orchestration.payouts import PayoutService
 from service.orchestration.providers import ProviderInfo
+from service.orchestration.reconciler import Reconciler
 from service.orchestration.webhooks import WebhookService
 
 HealthCheck = Callable[[], Awaitable[None]]
@@ -29,6 +30,7 @@ class Services:
     rate_per_second: float
     rate_burst: int
     health_checks: dict[str, HealthCheck]
+    reconciler: Reconciler
 
 
 def services_of(state: State | Any) -> Services:

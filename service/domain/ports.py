@@ -5,9 +5,9 @@ transport) implement these; only `service.app` wires them together.
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar, Protocol
+from typing import ClassVar, Literal, Protocol
 
 import msgspec
 
@@ -186,6 +186,18 @@ class ApiKey(msgspec.Struct, frozen=True):
     revoked_at: datetime | None = None
 
 
+class ReconcileClaim(msgspec.Struct, frozen=True):
+    """What a reconciler asks for: subjects in doubt since `pending_since` or earlier."""
+
+    kind: Literal["payment", "payout"]
+    now: datetime
+    pending_since: datetime
+    providers: tuple[str, ...]  # the ones able to sync this kind
+    limit: int
+    backoff: timedelta  # the first wait before the same subject is tried again
+    longest_backoff: timedelta
+
+
 class Ledger(Protocol):
     """The canonical payment ledger; each method is one transaction."""
 
@@ -227,6 +239,20 @@ class Ledger(Protocol):
 
     async def record_webhook(self, record: WebhookRecord) -> WebhookRecord | None:
         """Store a notification; None when new, else the one stored before (a redelivery)."""
+        ...
+
+    async def claim_in_doubt(self, claim: ReconcileClaim) -> Sequence[tuple[str, int]]:
+        """(subject id, attempts) taken for this reconciler until its backoff passes.
+
+        Safe with any number of reconcilers: a subject is held by one at a time.
+        """
+        ...
+
+    async def note_claim(self, subject_id: str, error: str, now: datetime) -> None: ...
+    async def release_claim(self, subject_id: str) -> None: ...
+
+    async def oldest_pending(self) -> datetime | None:
+        """When the oldest operation still pending was started (None: nothing in doubt)."""
         ...
 
     async def mark_webhook(self, mark: WebhookMark) -> None: ...

@@ -171,3 +171,49 @@ SELECT id FROM payments
 WHERE provider = $1 AND provider_reference = $2 AND status = ANY($3::text[])
 ORDER BY id
 """
+
+# -- the reconciler: subjects in doubt, claimed with SKIP LOCKED on their claim row --
+
+# $1 now, $2 pending since at most, $3 providers able to sync
+SEED_PAYMENT_CLAIMS = """
+INSERT INTO reconcile_claims (subject_id, kind, provider, attempts, next_at, updated_at)
+SELECT p.id, 'payment', p.provider, 0, $1, $1 FROM payments p
+WHERE p.status IN ('processing', 'requires_action') AND p.provider = ANY($3::text[])
+  AND EXISTS (SELECT 1 FROM operations o
+              WHERE o.payment_id = p.id AND o.status = 'pending' AND o.created_at <= $2)
+ON CONFLICT (subject_id) DO NOTHING
+"""
+
+SEED_PAYOUT_CLAIMS = """
+INSERT INTO reconcile_claims (subject_id, kind, provider, attempts, next_at, updated_at)
+SELECT p.id, 'payout', p.provider, 0, $1, $1 FROM payouts p
+WHERE p.status = 'processing' AND p.provider = ANY($3::text[])
+  AND EXISTS (SELECT 1 FROM operations o
+              WHERE o.payout_id = p.id AND o.status = 'pending' AND o.created_at <= $2)
+ON CONFLICT (subject_id) DO NOTHING
+"""
+
+# Taking a claim updates its row, so a replica that read it before is re-checked by
+# PostgreSQL against the new next_at and skips it: one holder per subject and lease.
+# $1 now, $2 kind, $3 limit, $4 first backoff (s), $5 longest backoff (s), $6 providers
+CLAIM = """
+UPDATE reconcile_claims c
+SET attempts = c.attempts + 1,
+    next_at = $1 + make_interval(secs => least($4 * power(2, least(c.attempts, 30)), $5)),
+    updated_at = $1
+WHERE c.subject_id IN (
+    SELECT subject_id FROM reconcile_claims
+    WHERE kind = $2 AND next_at <= $1 AND provider = ANY($6::text[])
+    ORDER BY next_at, subject_id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED)
+RETURNING c.subject_id, c.attempts
+"""
+
+NOTE_CLAIM = "UPDATE reconcile_claims SET last_error = $2, updated_at = $3 WHERE subject_id = $1"
+
+RELEASE_CLAIM = "DELETE FROM reconcile_claims WHERE subject_id = $1"
+
+OLDEST_PENDING = """
+SELECT min(created_at) FROM operations WHERE status = 'pending'
+"""

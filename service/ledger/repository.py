@@ -21,7 +21,13 @@ from service.domain.payments import (
     PaymentStatus,
 )
 from service.domain.payouts import Payout
-from service.domain.ports import ApiKey, IdempotencyRecord, IdempotencyState, PaymentFilter
+from service.domain.ports import (
+    ApiKey,
+    IdempotencyRecord,
+    IdempotencyState,
+    PaymentFilter,
+    ReconcileClaim,
+)
 from service.domain.webhooks import WebhookMark, WebhookRecord, WebhookStatus
 from service.ledger import queries as q
 from service.ledger.rows import (
@@ -210,6 +216,37 @@ class PostgresLedger:
                 q.PAYMENTS_ON, provider, provider_reference, [s.value for s in statuses]
             )
         return [row["id"] for row in rows]
+
+    # -- the reconciler ---------------------------------------------------------------
+
+    async def claim_in_doubt(self, claim: ReconcileClaim) -> Sequence[tuple[str, int]]:
+        """Take up to `claim.limit` subjects in doubt no other reconciler holds."""
+        seed = q.SEED_PAYMENT_CLAIMS if claim.kind == "payment" else q.SEED_PAYOUT_CLAIMS
+        async with self._conn() as conn:
+            await conn.execute(seed, claim.now, claim.pending_since, list(claim.providers))
+            rows = await conn.fetch(
+                q.CLAIM,
+                claim.now,
+                claim.kind,
+                claim.limit,
+                claim.backoff.total_seconds(),
+                claim.longest_backoff.total_seconds(),
+                list(claim.providers),
+            )
+        return [(row["subject_id"], row["attempts"]) for row in rows]
+
+    async def note_claim(self, subject_id: str, error: str, now: datetime) -> None:
+        async with self._conn() as conn:
+            await conn.execute(q.NOTE_CLAIM, subject_id, error[:1000], now)
+
+    async def release_claim(self, subject_id: str) -> None:
+        async with self._conn() as conn:
+            await conn.execute(q.RELEASE_CLAIM, subject_id)
+
+    async def oldest_pending(self) -> datetime | None:
+        async with self._conn() as conn:
+            value: datetime | None = await conn.fetchval(q.OLDEST_PENDING)
+        return value
 
     # -- webhooks --------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ TABLES = {
     "operations",
     "idempotency_keys",
     "webhook_events",
+    "reconcile_claims",
 }
 HEAD = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_current_head()
 FUNCTIONS = {"operations_append_only", "operations_no_truncate", "payments_match_operations"}

@@ -2,7 +2,13 @@
 
 import pytest
 
-from service.settings import Secret, SettingsError, load_settings
+from service.settings import (
+    Secret,
+    SettingsError,
+    env_names,
+    load_server_settings,
+    load_settings,
+)
 
 BASE = {"DATABASE_URL": "postgresql://u@db:5432/p", "REDIS_URL": "redis://cache:6379/0"}
 
@@ -65,3 +71,134 @@ def test_every_problem_is_named_at_once():
 
 def test_secret_repr_is_masked():
     assert repr(Secret("x")) == "Secret('***')"
+
+
+def test_server_settings_from_the_environment():
+    settings = load_settings(BASE)
+    server = load_server_settings(
+        {"HOST": "0.0.0.0", "PORT": "9000", "WORKERS": "3", "PROMETHEUS_MULTIPROC_DIR": "/tmp/m"},
+        settings,
+    )
+    assert (server.host, server.port, server.workers) == ("0.0.0.0", 9000, 3)
+    assert server.shutdown_timeout_seconds == 90
+
+
+def test_the_shutdown_grace_must_outlast_the_longest_provider_call():
+    # Bizon: 3 x 5 s connect + 2 x 40 s read = 95 s > the default 90 s grace.
+    slow = load_settings(
+        BASE
+        | {
+            "BIZON_BASE_URL": "http://bizon",
+            "BIZON_LOGIN": "p",
+            "BIZON_TIMEOUT_SECONDS": "40",
+        }
+    )
+    assert slow.longest_call_seconds() == 95
+    with pytest.raises(SettingsError, match="SHUTDOWN_TIMEOUT_SECONDS"):
+        load_server_settings({}, slow)
+    assert load_server_settings({"SHUTDOWN_TIMEOUT_SECONDS": "100"}, slow).port == 8000
+
+
+def test_several_workers_need_a_metrics_directory():
+    with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR"):
+        load_server_settings({"WORKERS": "2"}, load_settings(BASE))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_POOL_SIZE", "0"),
+        ("REDIS_POOL_SIZE", "many"),
+        ("IDEMPOTENCY_TTL_SECONDS", "-5"),
+        ("RECONCILE_BATCH_SIZE", "1.5"),
+        ("RECONCILE_IN_PROCESS", "sometimes"),
+        ("LOG_LEVEL", "LOUD"),
+        ("LOG_FORMAT", "xml"),
+    ],
+)
+def test_bad_values_are_named(name, value):
+    with pytest.raises(SettingsError, match=name):
+        load_settings(BASE | {name: value})
+
+
+def test_every_variable_read_is_listed():
+    names = env_names()
+    # Spot checks of each group; the Helm chart test compares the whole set.
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "BIZON_PASSWORD",
+        "PAYSUPER_SECRET_KEY",
+        "PROXY_SOLUTIONS_API_KEY",
+        "SEND2SELL_TOKEN",
+        "RECONCILE_IN_PROCESS",
+        "SHUTDOWN_TIMEOUT_SECONDS",
+        "WORKERS",
+        "PROMETHEUS_MULTIPROC_DIR",
+    ):
+        assert name in names
+    assert "SANDBOX_PORT" not in names  # make run's own, not the service's
+
+
+# A valid, non-default value for every variable: a new one must be added here too.
+EVERY = {
+    "DATABASE_URL": "postgresql://u@db:5432/p",
+    "REDIS_URL": "redis://cache:6379/0",
+    "BIZON_BASE_URL": "http://bizon",
+    "BIZON_LOGIN": "login",
+    "BIZON_PASSWORD": "pw",
+    "BIZON_TIMEOUT_SECONDS": "11",
+    "BIZON_CONNECT_TIMEOUT_SECONDS": "2",
+    "BIZON_REBILL_REQUIRES_CVV": "false",
+    "PAYSUPER_BASE_URL": "http://paysuper",
+    "PAYSUPER_PROJECT_ID": "proj",
+    "PAYSUPER_SECRET_KEY": "secret",
+    "PAYSUPER_SIGNATURE_MODE": "secret",
+    "PAYSUPER_TIMEOUT_SECONDS": "12",
+    "PAYSUPER_CONNECT_TIMEOUT_SECONDS": "3",
+    "PROXY_SOLUTIONS_BASE_URL": "http://proxy/api",
+    "PROXY_SOLUTIONS_API_KEY": "key",
+    "PROXY_SOLUTIONS_API_KEY_HEADER": "X-Key",
+    "PROXY_SOLUTIONS_TIMEOUT_SECONDS": "13",
+    "PROXY_SOLUTIONS_CONNECT_TIMEOUT_SECONDS": "4",
+    "PROXY_SOLUTIONS_MERCHANTS_TTL_SECONDS": "7",
+    "SEND2SELL_BASE_URL": "http://send2sell",
+    "SEND2SELL_TOKEN": "tok",
+    "SEND2SELL_METHOD_SPOOFING": "true",
+    "SEND2SELL_TIMEOUT_SECONDS": "14",
+    "SEND2SELL_CONNECT_TIMEOUT_SECONDS": "1",
+    "RECONCILE_AFTER_SECONDS": "30",
+    "RECONCILE_INTERVAL_SECONDS": "2",
+    "RECONCILE_BATCH_SIZE": "7",
+    "RECONCILE_IN_PROCESS": "true",
+    "RATE_LIMIT_PER_SECOND": "5",
+    "RATE_LIMIT_BURST": "9",
+    "IDEMPOTENCY_TTL_SECONDS": "3600",
+    "EXCHANGE_RATES_TTL_SECONDS": "8",
+    "DATABASE_POOL_SIZE": "4",
+    "REDIS_POOL_SIZE": "6",
+    "LOG_LEVEL": "DEBUG",
+    "LOG_FORMAT": "console",
+    "HOST": "0.0.0.0",
+    "PORT": "9000",
+    "WORKERS": "2",
+    "SHUTDOWN_TIMEOUT_SECONDS": "95",
+    "PROMETHEUS_MULTIPROC_DIR": "/tmp/metrics",
+}
+
+
+def test_every_listed_variable_changes_something():
+    """A name env_names() lists that no setting depends on would mislead deployers."""
+    assert set(EVERY) == env_names()
+    full = _loaded(EVERY)
+    for name in sorted(EVERY):
+        without = {k: v for k, v in EVERY.items() if k != name}
+        assert _loaded(without) != full, name
+
+
+def _loaded(env: dict[str, str]) -> str:
+    try:
+        settings = load_settings(env)
+        return repr(settings) + repr(load_server_settings(env, settings))
+    except SettingsError as exc:
+        return str(exc)
