@@ -19,10 +19,19 @@ def _url() -> str:
     return url
 
 
+# Two `migrate` runs at once (a Helm hook retried, compose and a Job, two
+# deploys) queue on this session lock; the second then finds the schema at head.
+MIGRATION_LOCK = 7_265_480_201
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, transaction_per_migration=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+    try:
+        context.configure(connection=connection, transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
 
 
 async def _main() -> None:

@@ -1,7 +1,10 @@
 """The alembic migrations on a database of their own: up, all the way down, up again."""
 
 import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -84,6 +87,27 @@ async def test_upgrade_is_idempotent_at_head(fresh_url: str) -> None:
     first = await schema(fresh_url)
     await upgrade_async(fresh_url)
     assert await schema(fresh_url) == first
+
+
+async def test_concurrent_migrate_runs_queue_instead_of_colliding(fresh_url: str) -> None:
+    # Four `python -m service migrate` at once (a retried hook, compose, two deploys).
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "service",
+            "migrate",
+            env=os.environ | {"DATABASE_URL": fresh_url},
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(4)
+    ]
+    outputs = [(await p.communicate())[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+    after = await schema(fresh_url)
+    assert (after["tables"], after["version"]) == (TABLES, {HEAD})
 
 
 async def test_upgrading_a_populated_0001_ledger_keeps_it_readable(fresh_url: str) -> None:
