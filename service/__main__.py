@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
-from service.dev import ALL_SCOPES, create_key, run_dev, sandbox_app
+from service.dev import ALL_SCOPES, create_key, revoke_key, run_dev, sandbox_app
 from service.settings import Settings, SettingsError, load_server_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", action="append", required=True, choices=ALL_SCOPES)
     create.add_argument("--rate-limit-per-second", type=float, default=None)
     create.add_argument("--rate-limit-burst", type=int, default=None)
+    revoke = keys_sub.add_parser(
+        "revoke", help="revoke a key (refused everywhere within API_KEY_CACHE_SECONDS)"
+    )
+    revoke.add_argument("key_id", help="the key's id (key_…), as `create` printed it")
     sandbox = sub.add_parser("sandbox", help="run a provider simulator")
     sandbox.add_argument(
         "--provider", default="bizon", choices=["bizon", "paysuper", "proxy_solutions", "send2sell"]
@@ -99,6 +103,11 @@ def cmd_api_keys(args: argparse.Namespace) -> None:
     url = os.environ.get("DATABASE_URL")
     if not url:
         sys.exit("DATABASE_URL is required")
+    if args.keys_command == "revoke":
+        if not asyncio.run(revoke_key(url, args.key_id)):
+            sys.exit(f"no live key {args.key_id}")
+        print(f"revoked {args.key_id}")
+        return
     secret = asyncio.run(
         create_key(url, args.name, args.scope, args.rate_limit_per_second, args.rate_limit_burst)
     )

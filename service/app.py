@@ -181,7 +181,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
                 lock=timedelta(seconds=longest + 30),
             ),
-            api_keys=ApiKeyService(ledger, clock),
+            api_keys=ApiKeyService(
+                ledger, clock, cache_ttl=timedelta(seconds=settings.api_key_cache_seconds)
+            ),
             limiter=RedisRateLimiter(redis),
             rate_per_second=settings.rate_limit_per_second,
             rate_burst=settings.rate_limit_burst,

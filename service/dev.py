@@ -54,6 +54,18 @@ async def create_key(
     return made.secret
 
 
+async def revoke_key(database_url: str, key_id: str) -> bool:
+    from service.ledger import PostgresLedger
+    from service.orchestration.api_keys import ApiKeyService
+    from service.orchestration.clock import SystemClock
+
+    ledger = await PostgresLedger.connect(database_url, max_size=1)
+    try:
+        return await ApiKeyService(ledger, SystemClock()).revoke(key_id)
+    finally:
+        await ledger.close()
+
+
 def sandbox_app(provider: str, public_url: str, webhook_url: str | None = None) -> Litestar:
     """A provider simulator as an ASGI app."""
     if provider == "proxy_solutions":

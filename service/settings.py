@@ -84,6 +84,7 @@ class Settings(msgspec.Struct, frozen=True):
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
     idempotency_ttl_seconds: int = 86_400
+    api_key_cache_seconds: float = 5.0
     exchange_rates_ttl_seconds: float = 60.0
     database_pool_size: int = 10
     redis_pool_size: int = 100
@@ -130,6 +131,21 @@ def _float(env: Mapping[str, str], name: str, default: float, errors: list[str])
         return default
     if value <= 0:
         errors.append(f"{name} must be > 0, got {raw!r}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, errors: list[str]) -> float:
+    """A duration that may be 0 (off)."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        errors.append(f"{name} must be a number of seconds from 0 to 3600, got {raw!r}")
+        return default
     return value
 
 
@@ -261,6 +277,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
         rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 40, errors),
         idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86_400, errors),
+        api_key_cache_seconds=_seconds(env, "API_KEY_CACHE_SECONDS", 5.0, errors),
         exchange_rates_ttl_seconds=_float(env, "EXCHANGE_RATES_TTL_SECONDS", 60.0, errors),
         database_pool_size=_int(env, "DATABASE_POOL_SIZE", 10, errors),
         redis_pool_size=_int(env, "REDIS_POOL_SIZE", 100, errors),

@@ -12,15 +12,17 @@ from litestar.params import HeaderParameter
 
 from service.api.convert import payment_response, payout_response
 from service.api.deps import services_of
+from service.api.security import deferred_limit, record_decision, too_many_requests
 from service.domain.errors import (
     FieldError,
     IdempotencyKeyMissing,
     InvalidJson,
+    RateLimitExceeded,
     ValidationFailed,
 )
 from service.domain.payments import Payment
 from service.domain.payouts import Payout
-from service.domain.ports import ApiKey
+from service.domain.ports import ApiKey, RateDecision
 from service.orchestration.idempotent import Executed, StoredResponse
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -55,8 +57,9 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-Run = Callable[[tuple[str, str]], Awaitable[tuple[str, bytes]]]
+Run = Callable[[], Awaitable[tuple[str, bytes]]]
 Current = Callable[[str], Awaitable[bytes]]
+Encode = Callable[[Any], bytes]
 
 
 async def idempotent(
@@ -65,11 +68,15 @@ async def idempotent(
     status_code: int,
     run: Run,
     current: Current,
+    encode: Encode,
 ) -> Response[bytes]:
     """Run `run` once per (API key, Idempotency-Key); replay its response afterwards.
 
     `run` returns the created or changed resource's id and its encoded body;
-    `current` encodes a resource by id (for a retry whose first holder died).
+    `current` encodes a resource by id (for a retry whose first holder died);
+    `encode` encodes a resource, so the ledger can store the response with the
+    request's last write. The rate-limit token is taken in the same Redis call as
+    the key's reservation (the API key middleware leaves it to us).
     """
     if not key:
         raise IdempotencyKeyMissing("send an Idempotency-Key header with every money-moving POST")
@@ -82,29 +89,50 @@ async def idempotent(
     api_key: ApiKey = request.scope["state"]["api_key"]
     body = await request.body()
 
-    async def execute(scope: tuple[str, str]) -> Executed:
-        resource_id, encoded = await run(scope)
+    async def execute() -> Executed:
+        resource_id, encoded = await run()
         return Executed(status_code, encoded, resource_id)
 
     async def replay(resource_id: str) -> StoredResponse:
         return StoredResponse(200, await current(resource_id))
 
-    stored = await services.idempotency.run(
-        api_key.id, key, fingerprint(request.method, request.url.path, body), execute, replay
-    )
+    try:
+        stored = await services.idempotency.run(
+            api_key.id,
+            key,
+            fingerprint(request.method, request.url.path, body),
+            execute,
+            replay,
+            render=lambda resource: (status_code, encode(resource)),
+            limit=deferred_limit(request.scope),
+            on_rate=lambda decision: record_decision(request.scope, decision),
+        )
+    except RateLimitExceeded as exc:
+        decision = exc.decision
+        if not isinstance(decision, RateDecision):  # pragma: no cover - set by the guard
+            raise
+        raise too_many_requests(decision) from None
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return Response(stored.body, status_code=stored.status, media_type=JSON, headers=headers)
 
 
+def encode_payment(payment: Payment) -> bytes:
+    return msgspec.json.encode(payment_response(payment))
+
+
+def encode_payout(payout: Payout) -> bytes:
+    return msgspec.json.encode(payout_response(payout))
+
+
 def payment_body(payment: Payment) -> tuple[str, bytes]:
-    return payment.id, msgspec.json.encode(payment_response(payment))
+    return payment.id, encode_payment(payment)
 
 
 def payout_body(payout: Payout) -> tuple[str, bytes]:
-    return payout.id, msgspec.json.encode(payout_response(payout))
+    return payout.id, encode_payout(payout)
 
 
-PaymentAction = Callable[[tuple[str, str]], Awaitable[Payment]]
+PaymentAction = Callable[[], Awaitable[Payment]]
 
 
 async def payment_action(
@@ -113,10 +141,10 @@ async def payment_action(
     """`idempotent` for an action whose result is a payment."""
     payments = services_of(request.app.state).payments
 
-    async def run(scope: tuple[str, str]) -> tuple[str, bytes]:
-        return payment_body(await action(scope))
+    async def run() -> tuple[str, bytes]:
+        return payment_body(await action())
 
     async def current(payment_id: str) -> bytes:
-        return payment_body(await payments.get(payment_id))[1]
+        return encode_payment(await payments.get(payment_id))
 
-    return await idempotent(request, key, status_code, run, current)
+    return await idempotent(request, key, status_code, run, current, encode_payment)

@@ -67,7 +67,7 @@ class PaymentController(Controller):
         operation_id="createPayment",
         summary="Create and confirm a payment",
         status_code=201,
-        opt={"scope": "payments:write"},
+        opt={"scope": "payments:write", "idempotent": True},
         responses=problems(*MONEY, "provider_order_not_found", "provider_validation_error"),
     )
     async def create(
@@ -97,7 +97,7 @@ class PaymentController(Controller):
             request,
             idempotency_key,
             201,
-            lambda scope: services.payments.create(new, api_key.id, scope),
+            lambda: services.payments.create(new, api_key.id),
         )
 
     @get(
@@ -151,7 +151,7 @@ class PaymentController(Controller):
         operation_id="capturePayment",
         summary="Capture an authorization, in full or in part",
         status_code=200,
-        opt={"scope": "payments:write"},
+        opt={"scope": "payments:write", "idempotent": True},
         responses=problems(*MONEY, "not_found", "invalid_state", "amount_exceeds_capturable"),
     )
     async def capture(
@@ -168,7 +168,7 @@ class PaymentController(Controller):
         req = await strict_body(request, CaptureRequest) or CaptureRequest()
         payments = services_of(request.app.state).payments
         return await payment_action(  # type: ignore[return-value]
-            request, idempotency_key, 200, lambda _: payments.capture(payment_id, req.amount)
+            request, idempotency_key, 200, lambda: payments.capture(payment_id, req.amount)
         )
 
     @post(
@@ -176,7 +176,7 @@ class PaymentController(Controller):
         operation_id="voidPayment",
         summary="Release an authorization",
         status_code=200,
-        opt={"scope": "payments:write"},
+        opt={"scope": "payments:write", "idempotent": True},
         responses=problems(*MONEY, "not_found", "invalid_state"),
     )
     async def void(
@@ -190,7 +190,7 @@ class PaymentController(Controller):
         await strict_body(request, EmptyRequest)
         payments = services_of(request.app.state).payments
         return await payment_action(  # type: ignore[return-value]
-            request, idempotency_key, 200, lambda _: payments.void(payment_id)
+            request, idempotency_key, 200, lambda: payments.void(payment_id)
         )
 
     @post(
@@ -198,7 +198,7 @@ class PaymentController(Controller):
         operation_id="refundPayment",
         summary="Refund a captured payment, in full or in part",
         status_code=200,
-        opt={"scope": "payments:write"},
+        opt={"scope": "payments:write", "idempotent": True},
         responses=problems(*MONEY, "not_found", "invalid_state", "amount_exceeds_refundable"),
     )
     async def refund(
@@ -218,7 +218,7 @@ class PaymentController(Controller):
             request,
             idempotency_key,
             200,
-            lambda _: payments.refund(payment_id, req.amount, req.reason),
+            lambda: payments.refund(payment_id, req.amount, req.reason),
         )
 
     @post(
@@ -226,7 +226,7 @@ class PaymentController(Controller):
         operation_id="cancelPayment",
         summary="Void or refund, whichever the state calls for",
         status_code=200,
-        opt={"scope": "payments:write"},
+        opt={"scope": "payments:write", "idempotent": True},
         responses=problems(*MONEY, "not_found", "invalid_state"),
     )
     async def cancel(
@@ -240,7 +240,7 @@ class PaymentController(Controller):
         await strict_body(request, EmptyRequest)
         payments = services_of(request.app.state).payments
         return await payment_action(  # type: ignore[return-value]
-            request, idempotency_key, 200, lambda _: payments.cancel(payment_id)
+            request, idempotency_key, 200, lambda: payments.cancel(payment_id)
         )
 
     @post(
@@ -271,7 +271,7 @@ class PaymentController(Controller):
         operation_id="authenticatePayment",
         summary="Finish 3-D Secure: PaRes, cres, or resume after the 3DS Method",
         status_code=200,
-        opt={"scope": "payments:write"},
+        opt={"scope": "payments:write", "idempotent": True},
         responses=problems(*MONEY, "not_found", "invalid_state"),
     )
     async def authenticate(
@@ -306,7 +306,7 @@ class PaymentController(Controller):
             request,
             idempotency_key,
             200,
-            lambda _: payments.authenticate(
+            lambda: payments.authenticate(
                 payment_id, kind, None if kind is Authentication.RESUME else value
             ),
         )
@@ -316,7 +316,7 @@ class PaymentController(Controller):
         operation_id="rebillPayment",
         summary="A new payment on the stored card of this one",
         status_code=201,
-        opt={"scope": "payments:write"},
+        opt={"scope": "payments:write", "idempotent": True},
         responses=problems(*MONEY, "not_found", "invalid_state", "operation_not_supported"),
     )
     async def rebill(
@@ -340,5 +340,5 @@ class PaymentController(Controller):
             request,
             idempotency_key,
             201,
-            lambda scope: payments.rebill(payment_id, new, api_key.id, scope),
+            lambda: payments.rebill(payment_id, new, api_key.id),
         )

@@ -8,7 +8,12 @@ from litestar.params import Body, JSONBody, PathParameter, SkipValidation
 from service.api.convert import new_payout, payout_response
 from service.api.deps import services_of
 from service.api.docs import COMMON, MONEY, PAYOUT_TO_CARD, PAYOUT_TO_PAYMENT, problems
-from service.api.idempotency import IdempotencyKeyHeader, idempotent, payout_body
+from service.api.idempotency import (
+    IdempotencyKeyHeader,
+    encode_payout,
+    idempotent,
+    payout_body,
+)
 from service.api.payments import strict_body
 from service.api.schemas import CreatePayoutRequest, EmptyRequest, PayoutResponse
 from service.domain.errors import FieldError, ValidationFailed
@@ -28,6 +33,7 @@ class PayoutController(Controller):
         operation_id="createPayout",
         summary="Send money to a card (OCT)",
         status_code=201,
+        opt={"idempotent": True},
         responses=problems(*MONEY, "not_found", "invalid_state", "operation_not_supported"),
     )
     async def create(
@@ -50,13 +56,15 @@ class PayoutController(Controller):
         api_key: ApiKey = request.scope["state"]["api_key"]
         payouts = services_of(request.app.state).payouts
 
-        async def run(scope: tuple[str, str]) -> tuple[str, bytes]:
-            return payout_body(await payouts.create(new, api_key.id, scope))
+        async def run() -> tuple[str, bytes]:
+            return payout_body(await payouts.create(new, api_key.id))
 
         async def current(payout_id: str) -> bytes:
-            return payout_body(await payouts.get(payout_id))[1]
+            return encode_payout(await payouts.get(payout_id))
 
-        return await idempotent(request, idempotency_key, 201, run, current)  # type: ignore[return-value]
+        return await idempotent(  # type: ignore[return-value]
+            request, idempotency_key, 201, run, current, encode_payout
+        )
 
     @get(
         "/{payout_id:str}",

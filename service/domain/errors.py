@@ -170,3 +170,25 @@ class ConnectorMisconfigured(ConnectorError):
 
 class OperationNotSupported(ConnectorError):
     code = "operation_not_supported"
+
+
+class IdempotencyKeyClaimed(Exception):
+    """The ledger holds this request's Idempotency-Key already (Redis had lost it).
+
+    Not an API error: the idempotency guard answers from `existing` (a replay, "in
+    use", or taking over a key whose holder died having created nothing).
+    """
+
+    def __init__(self, existing: object) -> None:
+        super().__init__("the idempotency key is already claimed in the ledger")
+        self.existing = existing
+
+
+class RateLimitExceeded(DomainError):
+    """The API key has no token left; `decision` says when it will."""
+
+    code = "rate_limited"
+
+    def __init__(self, decision: object) -> None:
+        super().__init__("rate limit exceeded")
+        self.decision = decision

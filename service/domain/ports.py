@@ -175,6 +175,17 @@ class IdempotencyRecord(msgspec.Struct, frozen=True):
     response_body: bytes | None = None
 
 
+class IdempotencyCompletion(msgspec.Struct, frozen=True):
+    """The response to replay for a key, written with the request's last ledger write."""
+
+    api_key_id: str
+    key: str
+    fingerprint: str
+    status: int
+    body: bytes
+    resource_id: str | None = None
+
+
 class ApiKey(msgspec.Struct, frozen=True):
     id: str
     name: str
@@ -202,9 +213,13 @@ class Ledger(Protocol):
     """The canonical payment ledger; each method is one transaction."""
 
     async def create_payment(
-        self, payment: Payment, first: Operation, idempotency: tuple[str, str] | None
+        self, payment: Payment, first: Operation, claim: IdempotencyRecord | None = None
     ) -> None:
-        """Insert a payment with its first (pending) operation, linked to its key."""
+        """Insert a payment with its first (pending) operation and the request's claim.
+
+        One transaction. Raises IdempotencyKeyClaimed (nothing written) when the
+        claim's key is already held.
+        """
         ...
 
     async def get_payment(self, payment_id: str) -> Payment | None: ...
@@ -220,12 +235,17 @@ class Ledger(Protocol):
         resolve: Sequence[Operation] = (),
         insert: Sequence[Operation] = (),
         event: WebhookMark | None = None,
+        *,
+        claim: IdempotencyRecord | None = None,
+        complete: IdempotencyCompletion | None = None,
     ) -> bool:
         """Compare-and-set `before` -> `after`; False (and nothing written) on a race.
 
         `resolve` are pending operations now final (pending -> succeeded/failed);
-        `insert` are new operations; `event` records what a notification did. All
-        in one transaction.
+        `insert` are new operations; `event` records what a notification did;
+        `claim` is the request's idempotency claim (IdempotencyKeyClaimed, nothing
+        written, when its key is held); `complete` stores the response to replay.
+        All in one transaction, one round trip.
         """
         ...
 
@@ -262,9 +282,9 @@ class Ledger(Protocol):
     ) -> Sequence[WebhookRecord]: ...
 
     async def create_payout(
-        self, payout: Payout, first: Operation, idempotency: tuple[str, str] | None
+        self, payout: Payout, first: Operation, claim: IdempotencyRecord | None = None
     ) -> None:
-        """Insert a payout with its pending credit operation, linked to its key."""
+        """Insert a payout with its pending credit operation and the request's claim."""
         ...
 
     async def get_payout(self, payout_id: str) -> Payout | None: ...
@@ -275,27 +295,33 @@ class Ledger(Protocol):
         after: Payout,
         resolve: Sequence[Operation] = (),
         insert: Sequence[Operation] = (),
+        *,
+        complete: IdempotencyCompletion | None = None,
     ) -> bool:
         """Compare-and-set like `save`, for a payout."""
         ...
 
-    async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
-        """Insert the record; None when it was new, else the one already there."""
+    async def get_idempotency(self, api_key_id: str, key: str) -> IdempotencyRecord | None:
+        """The record a key holds, if any."""
         ...
 
     async def take_over_idempotency(self, record: IdempotencyRecord, now: datetime) -> bool:
         """Re-lock an in-flight record whose holder died, when nothing was created."""
         ...
 
-    async def complete_idempotency(
-        self, api_key_id: str, key: str, status: int, body: bytes, resource_id: str | None
-    ) -> None: ...
+    async def complete_idempotency(self, completion: IdempotencyCompletion) -> None:
+        """Store the response to replay (inserting the record if the request wrote none)."""
+        ...
 
     async def release_idempotency(self, api_key_id: str, key: str) -> None: ...
 
     async def create_api_key(self, key: ApiKey, secret_hash: str) -> None: ...
 
     async def find_api_key(self, secret_hash: str) -> ApiKey | None: ...
+
+    async def revoke_api_key(self, key_id: str, at: datetime) -> bool:
+        """Mark a key revoked; False when there is no such live key."""
+        ...
 
     async def ping(self) -> None: ...
 
@@ -304,25 +330,7 @@ class CacheState(StrEnum):
     RESERVED = "reserved"  # the key was free and is now ours
     IN_FLIGHT = "in_flight"
     COMPLETED = "completed"
-
-
-class CacheClaim(msgspec.Struct, frozen=True):
-    state: CacheState
-    fingerprint: str | None = None
-    response_status: int | None = None
-    response_body: bytes | None = None
-
-
-class IdempotencyCache(Protocol):
-    """The fast path for idempotency keys (Redis); the ledger is the guarantee."""
-
-    async def reserve(self, scope: str, fingerprint: str, lock_ms: int) -> CacheClaim: ...
-
-    async def complete(
-        self, scope: str, fingerprint: str, status: int, body: bytes, ttl_ms: int
-    ) -> None: ...
-
-    async def release(self, scope: str) -> None: ...
+    RATE_LIMITED = "rate_limited"  # no token left: nothing was reserved
 
 
 class RateDecision(msgspec.Struct, frozen=True):
@@ -331,6 +339,41 @@ class RateDecision(msgspec.Struct, frozen=True):
     remaining: int
     reset_seconds: int
     retry_after_seconds: int
+
+
+class RateLimit(msgspec.Struct, frozen=True):
+    """The bucket a request takes its token from."""
+
+    key: str
+    per_second: float
+    burst: int
+
+
+class CacheClaim(msgspec.Struct, frozen=True):
+    state: CacheState
+    fingerprint: str | None = None
+    response_status: int | None = None
+    response_body: bytes | None = None
+    rate: RateDecision | None = None
+
+
+class IdempotencyCache(Protocol):
+    """The fast path for idempotency keys (Redis); the ledger is the guarantee."""
+
+    async def reserve(
+        self, scope: str, fingerprint: str, lock_ms: int, limit: RateLimit | None = None
+    ) -> CacheClaim:
+        """Reserve `scope` unless taken; with `limit`, take a token first, atomically.
+
+        One round trip. Out of tokens: RATE_LIMITED and nothing reserved.
+        """
+        ...
+
+    async def complete(
+        self, scope: str, fingerprint: str, status: int, body: bytes, ttl_ms: int
+    ) -> None: ...
+
+    async def release(self, scope: str) -> None: ...
 
 
 class RateLimiter(Protocol):

@@ -10,7 +10,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from service.domain.errors import DependencyUnavailable
-from service.domain.ports import CacheClaim, CacheState
+from service.domain.ports import CacheClaim, CacheState, RateLimit
+from service.redis_scripts import GCRA, rate_decision
 
 _RESERVE = """
 local current = redis.call('GET', KEYS[1])
@@ -18,6 +19,20 @@ if current then return current end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
 """
+
+# The rate-limit token and the reservation in one call: a money-moving request
+# makes one Redis round trip before the provider call.
+_GATE = (
+    GCRA
+    + """
+local d = gcra(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+if d[1] == 0 then return {d[1], d[2], d[3], d[4], false} end
+local current = redis.call('GET', KEYS[1])
+if current then return {d[1], d[2], d[3], d[4], current} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {d[1], d[2], d[3], d[4], false}
+"""
+)
 
 
 class _Entry(msgspec.Struct, array_like=True):
@@ -32,25 +47,44 @@ _decode = msgspec.msgpack.Decoder(_Entry).decode
 
 
 class RedisIdempotencyCache:
-    def __init__(self, client: aioredis.Redis, prefix: str = "idem:") -> None:
+    def __init__(
+        self, client: aioredis.Redis, prefix: str = "idem:", rate_prefix: str = "rl:"
+    ) -> None:
         self._redis = client
         self._prefix = prefix
+        self._rate_prefix = rate_prefix  # the rate limiter's buckets (service.ratelimit)
         self._reserve = client.register_script(_RESERVE)
+        self._gate = client.register_script(_GATE)
 
-    async def reserve(self, scope: str, fingerprint: str, lock_ms: int) -> CacheClaim:
+    async def reserve(
+        self, scope: str, fingerprint: str, lock_ms: int, limit: RateLimit | None = None
+    ) -> CacheClaim:
         entry = _encode(_Entry(CacheState.IN_FLIGHT.value, fingerprint))
+        key = self._prefix + scope
+        rate = None
         try:
-            current = await self._reserve(keys=[self._prefix + scope], args=[entry, lock_ms])
+            if limit is None:
+                current = await self._reserve(keys=[key], args=[entry, lock_ms])
+            else:
+                reply = await self._gate(
+                    keys=[key, self._rate_prefix + limit.key],
+                    args=[entry, lock_ms, limit.burst, limit.per_second],
+                )
+                rate = rate_decision(reply, limit.burst)
+                current = reply[4]
         except RedisError as exc:
             raise DependencyUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
+        if rate is not None and not rate.allowed:
+            return CacheClaim(CacheState.RATE_LIMITED, rate=rate)
         if not current:
-            return CacheClaim(CacheState.RESERVED)
+            return CacheClaim(CacheState.RESERVED, rate=rate)
         found = _decode(current)
         return CacheClaim(
             state=CacheState(found.state),
             fingerprint=found.fingerprint,
             response_status=found.status,
             response_body=found.body,
+            rate=rate,
         )
 
     async def complete(

@@ -30,46 +30,6 @@ ORDER BY p.id DESC
 LIMIT $7
 """
 
-INSERT_PAYMENT = """
-INSERT INTO payments (id, api_key_id, status, provider, provider_reference, capture_method,
-    currency, amount, amount_authorized, amount_captured, amount_refunded, payment_method,
-    customer, description, merchant_reference, metadata, return_url, next_action, failure,
-    version, created_at, updated_at, parent_payment_id, provider_details)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15,
-    $16::jsonb, $17, $18::jsonb, $19::jsonb, $20, $21, $22, $23, $24::jsonb)
-"""
-
-UPDATE_PAYMENT = """
-UPDATE payments SET status = $3, provider_reference = $4, amount_authorized = $5,
-    amount_captured = $6, amount_refunded = $7, next_action = $8::jsonb, failure = $9::jsonb,
-    payment_method = $10::jsonb, version = version + 1, updated_at = $11,
-    amount = coalesce(amount, $12), provider_details = $13::jsonb
-WHERE id = $1 AND version = $2
-"""
-
-INSERT_OPERATION = """
-INSERT INTO operations (id, payment_id, payout_id, currency, type, status, source, amount,
-    provider_reference, failure, reason, created_at, resolved_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
-"""
-
-RESOLVE_OPERATION = """
-UPDATE operations SET status = $2, provider_reference = $3, failure = $4::jsonb,
-    resolved_at = $5, amount = coalesce(amount, $6)
-WHERE id = $1 AND status = 'pending'
-"""
-
-LINK_IDEMPOTENCY = """
-UPDATE idempotency_keys SET resource_id = $3
-WHERE api_key_id = $1 AND key = $2 AND state = 'in_flight'
-"""
-
-CLAIM_IDEMPOTENCY = """
-INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, locked_until)
-VALUES ($1, $2, $3, 'in_flight', $4)
-ON CONFLICT (api_key_id, key) DO NOTHING
-RETURNING true
-"""
 
 GET_IDEMPOTENCY = """
 SELECT fingerprint, state, locked_until, resource_id, response_status, response_body
@@ -82,11 +42,6 @@ WHERE api_key_id = $1 AND key = $2 AND state = 'in_flight' AND fingerprint = $3
   AND locked_until < $5 AND resource_id IS NULL
 """
 
-COMPLETE_IDEMPOTENCY = """
-UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4,
-    resource_id = coalesce($5, resource_id)
-WHERE api_key_id = $1 AND key = $2
-"""
 
 RELEASE_IDEMPOTENCY = """
 DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND state = 'in_flight'
@@ -118,19 +73,6 @@ SELECT p.id, p.api_key_id, p.status, p.provider, p.provider_reference, p.currenc
 FROM payouts p WHERE p.id = $1
 """
 
-INSERT_PAYOUT = """
-INSERT INTO payouts (id, api_key_id, status, provider, provider_reference, currency, amount,
-    destination, source_payment_id, description, merchant_reference, metadata, failure,
-    version, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12::jsonb, $13::jsonb, $14,
-    $15, $16)
-"""
-
-UPDATE_PAYOUT = """
-UPDATE payouts SET status = $3, provider_reference = $4, failure = $5::jsonb,
-    version = version + 1, updated_at = $6
-WHERE id = $1 AND version = $2
-"""
 
 FIND_PAYMENT = f"""
 SELECT {_PAYMENT_COLUMNS} FROM payments p
@@ -217,3 +159,28 @@ RELEASE_CLAIM = "DELETE FROM reconcile_claims WHERE subject_id = $1"
 OLDEST_PENDING = """
 SELECT min(created_at) FROM operations WHERE status = 'pending'
 """
+
+# -- the ledger's writes: one function call each (migration 0006) ----------------------
+
+CREATE_PAYMENT = "SELECT ledger_create_payment($1::jsonb, $2::jsonb, $3::jsonb)"
+SAVE_PAYMENT = """
+SELECT ledger_save_payment($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb,
+    $8::bytea, $9::jsonb)
+"""
+CREATE_PAYOUT = "SELECT ledger_create_payout($1::jsonb, $2::jsonb, $3::jsonb)"
+SAVE_PAYOUT = """
+SELECT ledger_save_payout($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb,
+    $8::bytea, $9::jsonb)
+"""
+
+# The response to replay; the record is inserted if the request wrote none before.
+COMPLETE_IDEMPOTENCY = """
+INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, locked_until, resource_id,
+    response_status, response_body)
+VALUES ($1, $2, $6, 'completed', now(), $5, $3, $4)
+ON CONFLICT (api_key_id, key) DO UPDATE SET state = 'completed',
+    response_status = $3, response_body = $4,
+    resource_id = coalesce($5, idempotency_keys.resource_id)
+"""
+
+REVOKE_API_KEY = "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"

@@ -14,7 +14,11 @@ from typing import Any
 
 import asyncpg
 
-from service.domain.errors import DependencyUnavailable, LedgerInconsistent
+from service.domain.errors import (
+    DependencyUnavailable,
+    IdempotencyKeyClaimed,
+    LedgerInconsistent,
+)
 from service.domain.payments import (
     Operation,
     Payment,
@@ -23,6 +27,7 @@ from service.domain.payments import (
 from service.domain.payouts import Payout
 from service.domain.ports import (
     ApiKey,
+    IdempotencyCompletion,
     IdempotencyRecord,
     IdempotencyState,
     PaymentFilter,
@@ -31,11 +36,19 @@ from service.domain.ports import (
 from service.domain.webhooks import WebhookMark, WebhookRecord, WebhookStatus
 from service.ledger import queries as q
 from service.ledger.rows import (
+    claim_row,
+    completion_row,
+    event_row,
+    jsonb,
     mark_args,
-    operation_args,
+    operation_row,
+    outcome_row,
+    payment_changes,
     payment_from,
+    payment_row,
+    payout_changes,
     payout_from,
-    to_json,
+    payout_row,
     webhook_from,
 )
 
@@ -56,6 +69,36 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+# Raised by the ledger functions (migration 0006).
+OPERATION_RESOLVED = "LE001"  # an operation to resolve was resolved meanwhile: a race
+KEY_CLAIMED = "LE002"  # the request's idempotency key is held
+
+
+def _idempotency_from(api_key_id: str, key: str, row: asyncpg.Record) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        api_key_id=api_key_id,
+        key=key,
+        fingerprint=row["fingerprint"],
+        state=IdempotencyState(row["state"]),
+        locked_until=row["locked_until"],
+        resource_id=row["resource_id"],
+        response_status=row["response_status"],
+        response_body=None if row["response_body"] is None else bytes(row["response_body"]),
+    )
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    """Make a connection clean for the next user, without a round trip when it is.
+
+    asyncpg's default reset sends `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL` on every release: a second round trip per query. This
+    ledger takes no session locks, opens no cursors, listens to nothing and sets
+    nothing; only an abandoned transaction needs undoing.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 class PostgresLedger:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -63,7 +106,7 @@ class PostgresLedger:
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> "PostgresLedger":
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=10
+            dsn, min_size=min_size, max_size=max_size, command_timeout=10, reset=_reset
         )
         return cls(pool)
 
@@ -85,39 +128,18 @@ class PostgresLedger:
     # -- payments ----------------------------------------------------------------
 
     async def create_payment(
-        self, payment: Payment, first: Operation, idempotency: tuple[str, str] | None
+        self, payment: Payment, first: Operation, claim: IdempotencyRecord | None = None
     ) -> None:
-        async with self._conn() as conn, conn.transaction():
-            await conn.execute(
-                q.INSERT_PAYMENT,
-                payment.id,
-                payment.api_key_id,
-                payment.status.value,
-                payment.provider,
-                payment.provider_reference,
-                payment.capture.value,
-                payment.currency,
-                payment.amount,
-                payment.amount_authorized,
-                payment.amount_captured,
-                payment.amount_refunded,
-                to_json(payment.payment_method),
-                to_json(payment.customer),
-                payment.description,
-                payment.merchant_reference,
-                to_json(payment.metadata),
-                payment.return_url,
-                to_json(payment.next_action),
-                to_json(payment.failure),
-                payment.version,
-                payment.created_at,
-                payment.updated_at,
-                payment.parent_payment_id,
-                to_json(payment.provider_details),
+        async with self._conn() as conn:
+            created = await conn.fetchval(
+                q.CREATE_PAYMENT,
+                jsonb(payment_row(payment)),
+                jsonb(operation_row(first)),
+                claim_row(claim),
             )
-            await conn.execute(q.INSERT_OPERATION, *operation_args(first))
-            if idempotency is not None:
-                await conn.execute(q.LINK_IDEMPOTENCY, *idempotency, payment.id)
+            if not created:
+                assert claim is not None  # only a claim can stop the insert
+                raise IdempotencyKeyClaimed(await self._idempotency(conn, claim))
 
     async def get_payment(self, payment_id: str) -> Payment | None:
         async with self._conn() as conn:
@@ -147,59 +169,61 @@ class PostgresLedger:
         resolve: Sequence[Operation] = (),
         insert: Sequence[Operation] = (),
         event: WebhookMark | None = None,
+        *,
+        claim: IdempotencyRecord | None = None,
+        complete: IdempotencyCompletion | None = None,
     ) -> bool:
-        args = (
-            after.status.value,
-            after.provider_reference,
-            after.amount_authorized,
-            after.amount_captured,
-            after.amount_refunded,
-            to_json(after.next_action),
-            to_json(after.failure),
-            to_json(after.payment_method),
-            after.updated_at,
-            after.amount,
-            to_json(after.provider_details),
-        )
-        return await self._compare_and_set(
-            q.UPDATE_PAYMENT, (before.id, before.version, *args), resolve, insert, event
+        return await self._save(
+            q.SAVE_PAYMENT,
+            before.id,
+            before.version,
+            payment_changes(after),
+            resolve,
+            insert,
+            event,
+            claim,
+            complete,
         )
 
-    async def _compare_and_set(
+    async def _save(
         self,
-        update: str,
-        args: tuple[Any, ...],
+        function: str,
+        subject_id: str,
+        version: int,
+        changes: dict[str, Any],
         resolve: Sequence[Operation],
         insert: Sequence[Operation],
-        event: WebhookMark | None = None,
+        event: WebhookMark | None,
+        claim: IdempotencyRecord | None,
+        complete: IdempotencyCompletion | None,
     ) -> bool:
-        """One transaction: the versioned UPDATE, operations, the event's outcome.
+        """One call of a ledger_save_* function: one transaction, one round trip.
 
-        False, and nothing written, on any race.
+        False, and nothing written, on any race; IdempotencyKeyClaimed when the
+        claim's key is held.
         """
-        try:
-            async with self._conn() as conn, conn.transaction():
-                if await conn.execute(update, *args) != "UPDATE 1":
-                    raise _Race
-                for op in resolve:
-                    done = await conn.execute(
-                        q.RESOLVE_OPERATION,
-                        op.id,
-                        op.status.value,
-                        op.provider_reference,
-                        to_json(op.failure),
-                        op.resolved_at,
-                        op.amount,
-                    )
-                    if done != "UPDATE 1":
-                        raise _Race
-                if insert:
-                    await conn.executemany(q.INSERT_OPERATION, [operation_args(o) for o in insert])
-                if event is not None:
-                    await conn.execute(q.MARK_WEBHOOK, *mark_args(event))
-        except _Race:
-            return False
-        return True
+        completion, body = completion_row(complete)
+        async with self._conn() as conn:
+            try:
+                saved = await conn.fetchval(
+                    function,
+                    subject_id,
+                    version,
+                    jsonb(changes),
+                    jsonb([outcome_row(op) for op in resolve]) if resolve else None,
+                    jsonb([operation_row(op) for op in insert]) if insert else None,
+                    claim_row(claim),
+                    completion,
+                    body,
+                    event_row(event),
+                )
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate == OPERATION_RESOLVED:
+                    return False
+                if exc.sqlstate == KEY_CLAIMED and claim is not None:
+                    raise IdempotencyKeyClaimed(await self._idempotency(conn, claim)) from None
+                raise
+        return bool(saved)
 
     async def find_payment(self, provider: str, provider_reference: str) -> Payment | None:
         async with self._conn() as conn:
@@ -287,31 +311,18 @@ class PostgresLedger:
     # -- payouts -----------------------------------------------------------------------
 
     async def create_payout(
-        self, payout: Payout, first: Operation, idempotency: tuple[str, str] | None
+        self, payout: Payout, first: Operation, claim: IdempotencyRecord | None = None
     ) -> None:
-        async with self._conn() as conn, conn.transaction():
-            await conn.execute(
-                q.INSERT_PAYOUT,
-                payout.id,
-                payout.api_key_id,
-                payout.status.value,
-                payout.provider,
-                payout.provider_reference,
-                payout.currency,
-                payout.amount,
-                to_json(payout.destination),
-                payout.destination.payment_id,
-                payout.description,
-                payout.merchant_reference,
-                to_json(payout.metadata),
-                to_json(payout.failure),
-                payout.version,
-                payout.created_at,
-                payout.updated_at,
+        async with self._conn() as conn:
+            created = await conn.fetchval(
+                q.CREATE_PAYOUT,
+                jsonb(payout_row(payout)),
+                jsonb(operation_row(first)),
+                claim_row(claim),
             )
-            await conn.execute(q.INSERT_OPERATION, *operation_args(first))
-            if idempotency is not None:
-                await conn.execute(q.LINK_IDEMPOTENCY, *idempotency, payout.id)
+            if not created:
+                assert claim is not None
+                raise IdempotencyKeyClaimed(await self._idempotency(conn, claim))
 
     async def get_payout(self, payout_id: str) -> Payout | None:
         async with self._conn() as conn:
@@ -324,44 +335,33 @@ class PostgresLedger:
         after: Payout,
         resolve: Sequence[Operation] = (),
         insert: Sequence[Operation] = (),
-        event: WebhookMark | None = None,
+        *,
+        complete: IdempotencyCompletion | None = None,
     ) -> bool:
-        args = (
-            after.status.value,
-            after.provider_reference,
-            to_json(after.failure),
-            after.updated_at,
-        )
-        return await self._compare_and_set(
-            q.UPDATE_PAYOUT, (before.id, before.version, *args), resolve, insert
+        return await self._save(
+            q.SAVE_PAYOUT,
+            before.id,
+            before.version,
+            payout_changes(after),
+            resolve,
+            insert,
+            None,
+            None,
+            complete,
         )
 
     # -- idempotency ---------------------------------------------------------------
 
-    async def claim_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+    async def get_idempotency(self, api_key_id: str, key: str) -> IdempotencyRecord | None:
         async with self._conn() as conn:
-            inserted = await conn.fetchval(
-                q.CLAIM_IDEMPOTENCY,
-                record.api_key_id,
-                record.key,
-                record.fingerprint,
-                record.locked_until,
-            )
-            if inserted:
-                return None
-            row = await conn.fetchrow(q.GET_IDEMPOTENCY, record.api_key_id, record.key)
-        if row is None:  # released between the two statements: the caller retries
-            return record
-        return IdempotencyRecord(
-            api_key_id=record.api_key_id,
-            key=record.key,
-            fingerprint=row["fingerprint"],
-            state=IdempotencyState(row["state"]),
-            locked_until=row["locked_until"],
-            resource_id=row["resource_id"],
-            response_status=row["response_status"],
-            response_body=row["response_body"],
-        )
+            row = await conn.fetchrow(q.GET_IDEMPOTENCY, api_key_id, key)
+        return None if row is None else _idempotency_from(api_key_id, key, row)
+
+    @staticmethod
+    async def _idempotency(conn: asyncpg.Connection, claim: IdempotencyRecord) -> IdempotencyRecord:
+        """The record that holds `claim`'s key (or `claim` itself if it was just released)."""
+        row = await conn.fetchrow(q.GET_IDEMPOTENCY, claim.api_key_id, claim.key)
+        return claim if row is None else _idempotency_from(claim.api_key_id, claim.key, row)
 
     async def take_over_idempotency(self, record: IdempotencyRecord, now: datetime) -> bool:
         async with self._conn() as conn:
@@ -375,11 +375,17 @@ class PostgresLedger:
             )
         return bool(status == "UPDATE 1")
 
-    async def complete_idempotency(
-        self, api_key_id: str, key: str, status: int, body: bytes, resource_id: str | None
-    ) -> None:
+    async def complete_idempotency(self, completion: IdempotencyCompletion) -> None:
         async with self._conn() as conn:
-            await conn.execute(q.COMPLETE_IDEMPOTENCY, api_key_id, key, status, body, resource_id)
+            await conn.execute(
+                q.COMPLETE_IDEMPOTENCY,
+                completion.api_key_id,
+                completion.key,
+                completion.status,
+                completion.body,
+                completion.resource_id,
+                completion.fingerprint,
+            )
 
     async def release_idempotency(self, api_key_id: str, key: str) -> None:
         async with self._conn() as conn:
@@ -402,6 +408,11 @@ class PostgresLedger:
                 key.rate_limit_burst,
                 key.created_at,
             )
+
+    async def revoke_api_key(self, key_id: str, at: datetime) -> bool:
+        async with self._conn() as conn:
+            status = await conn.execute(q.REVOKE_API_KEY, key_id, at)
+        return bool(status == "UPDATE 1")
 
     async def find_api_key(self, secret_hash: str) -> ApiKey | None:
         async with self._conn() as conn:

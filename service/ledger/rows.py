@@ -16,6 +16,7 @@ from service.domain.payments import (
     PaymentStatus,
 )
 from service.domain.payouts import Payout, PayoutDestination, PayoutStatus
+from service.domain.ports import IdempotencyCompletion, IdempotencyRecord
 from service.domain.webhooks import WebhookMark, WebhookRecord, WebhookStatus
 
 _encode = msgspec.json.encode
@@ -25,10 +26,6 @@ _NEXT = msgspec.json.Decoder(NextAction)
 _FAILURE = msgspec.json.Decoder(Failure)
 _DICT = msgspec.json.Decoder(dict[str, Any])
 _DESTINATION = msgspec.json.Decoder(PayoutDestination)
-
-
-def to_json(value: msgspec.Struct | dict[str, Any] | None) -> str | None:
-    return None if value is None else _encode(value).decode()
 
 
 def payment_from(row: asyncpg.Record) -> Payment:
@@ -102,19 +99,167 @@ def mark_args(mark: WebhookMark) -> tuple[Any, ...]:
     return (mark.record_id, mark.status.value, mark.payment_id, mark.detail, datetime.now(UTC))
 
 
-def operation_args(op: Operation) -> tuple[Any, ...]:
-    return (
-        op.id,
-        op.payment_id,
-        op.payout_id,
-        op.currency,
-        op.type.value,
-        op.status.value,
-        op.source.value,
-        op.amount,
-        op.provider_reference,
-        to_json(op.failure),
-        op.reason,
-        op.created_at,
-        op.resolved_at,
+# -- rows as the jsonb objects the ledger functions take (migration 0006) -------------
+# A None is left out: the functions read a missing key as SQL NULL.
+
+
+def _obj(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def jsonb(value: Any) -> str | None:
+    return None if value is None else _encode(value).decode()
+
+
+def payment_row(p: Payment) -> dict[str, Any]:
+    return _obj(
+        {
+            "id": p.id,
+            "api_key_id": p.api_key_id,
+            "status": p.status.value,
+            "provider": p.provider,
+            "provider_reference": p.provider_reference,
+            "capture_method": p.capture.value,
+            "currency": p.currency,
+            "amount": p.amount,
+            "amount_authorized": p.amount_authorized,
+            "amount_captured": p.amount_captured,
+            "amount_refunded": p.amount_refunded,
+            "payment_method": p.payment_method,
+            "customer": p.customer,
+            "description": p.description,
+            "merchant_reference": p.merchant_reference,
+            "metadata": p.metadata,
+            "return_url": p.return_url,
+            "next_action": p.next_action,
+            "failure": p.failure,
+            "version": p.version,
+            "created_at": p.created_at,
+            "updated_at": p.updated_at,
+            "parent_payment_id": p.parent_payment_id,
+            "provider_details": p.provider_details,
+        }
+    )
+
+
+def payment_changes(p: Payment) -> dict[str, Any]:
+    """What a save may change of a payment (ledger_save_payment)."""
+    return _obj(
+        {
+            "status": p.status.value,
+            "provider_reference": p.provider_reference,
+            "amount_authorized": p.amount_authorized,
+            "amount_captured": p.amount_captured,
+            "amount_refunded": p.amount_refunded,
+            "next_action": p.next_action,
+            "failure": p.failure,
+            "payment_method": p.payment_method,
+            "updated_at": p.updated_at,
+            "amount": p.amount,
+            "provider_details": p.provider_details,
+        }
+    )
+
+
+def payout_row(p: Payout) -> dict[str, Any]:
+    return _obj(
+        {
+            "id": p.id,
+            "api_key_id": p.api_key_id,
+            "status": p.status.value,
+            "provider": p.provider,
+            "provider_reference": p.provider_reference,
+            "currency": p.currency,
+            "amount": p.amount,
+            "destination": p.destination,
+            "source_payment_id": p.destination.payment_id,
+            "description": p.description,
+            "merchant_reference": p.merchant_reference,
+            "metadata": p.metadata,
+            "failure": p.failure,
+            "version": p.version,
+            "created_at": p.created_at,
+            "updated_at": p.updated_at,
+        }
+    )
+
+
+def payout_changes(p: Payout) -> dict[str, Any]:
+    return _obj(
+        {
+            "status": p.status.value,
+            "provider_reference": p.provider_reference,
+            "failure": p.failure,
+            "updated_at": p.updated_at,
+        }
+    )
+
+
+def operation_row(op: Operation) -> dict[str, Any]:
+    return _obj(
+        {
+            "id": op.id,
+            "payment_id": op.payment_id,
+            "payout_id": op.payout_id,
+            "currency": op.currency,
+            "type": op.type.value,
+            "status": op.status.value,
+            "source": op.source.value,
+            "amount": op.amount,
+            "provider_reference": op.provider_reference,
+            "failure": op.failure,
+            "reason": op.reason,
+            "created_at": op.created_at,
+            "resolved_at": op.resolved_at,
+        }
+    )
+
+
+def outcome_row(op: Operation) -> dict[str, Any]:
+    """A resolved operation's outcome (ledger_resolve)."""
+    return _obj(
+        {
+            "id": op.id,
+            "status": op.status.value,
+            "provider_reference": op.provider_reference,
+            "failure": op.failure,
+            "resolved_at": op.resolved_at,
+            "amount": op.amount,
+        }
+    )
+
+
+def claim_row(record: IdempotencyRecord | None) -> str | None:
+    if record is None:
+        return None
+    return jsonb(
+        {
+            "api_key_id": record.api_key_id,
+            "key": record.key,
+            "fingerprint": record.fingerprint,
+            "locked_until": record.locked_until,
+        }
+    )
+
+
+def completion_row(c: IdempotencyCompletion | None) -> tuple[str | None, bytes | None]:
+    if c is None:
+        return None, None
+    values = {"api_key_id": c.api_key_id, "key": c.key, "status": c.status}
+    return jsonb(_obj(values | {"resource_id": c.resource_id})), c.body
+
+
+def event_row(mark: WebhookMark | None) -> str | None:
+    if mark is None:
+        return None
+    return jsonb(
+        _obj(
+            {
+                "id": mark.record_id,
+                "status": mark.status.value,
+                "payment_id": mark.payment_id,
+                "detail": mark.detail,
+                "processed_at": datetime.now(UTC),
+            }
+        )
     )

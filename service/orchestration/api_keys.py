@@ -6,6 +6,9 @@ password hash protects low-entropy secrets and would cost every request).
 
 import hashlib
 import secrets
+import time
+from collections import OrderedDict
+from datetime import timedelta
 
 import msgspec
 
@@ -27,9 +30,25 @@ class NewApiKey(msgspec.Struct, frozen=True):
 
 
 class ApiKeyService:
-    def __init__(self, ledger: Ledger, clock: Clock) -> None:
+    """Create, verify and revoke API keys.
+
+    Keys are verified from an in-process cache of `cache_ttl`: a revocation (or a
+    new key tried before it existed) takes effect within that time, never later.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        clock: Clock,
+        cache_ttl: timedelta = timedelta(0),
+        cache_size: int = 10_000,
+    ) -> None:
         self._ledger = ledger
         self._clock = clock
+        self._ttl = cache_ttl.total_seconds()
+        self._size = cache_size
+        # secret hash -> (key or None, when it was read, monotonic seconds)
+        self._cache: OrderedDict[str, tuple[ApiKey | None, float]] = OrderedDict()
 
     async def create(
         self,
@@ -61,7 +80,21 @@ class ApiKeyService:
         """The live key for `secret`, or None (unknown or revoked)."""
         if not secret.startswith("sk_") or len(secret) > 200:
             return None
-        key = await self._ledger.find_api_key(hash_secret(secret))
-        if key is None or key.revoked_at is not None:
-            return None
+        digest = hash_secret(secret)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and now - cached[1] < self._ttl:
+            return cached[0]
+        key = await self._ledger.find_api_key(digest)
+        if key is not None and key.revoked_at is not None:
+            key = None
+        if self._ttl > 0:
+            self._cache[digest] = (key, now)
+            self._cache.move_to_end(digest)
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
         return key
+
+    async def revoke(self, key_id: str) -> bool:
+        """Revoke a key (effective everywhere within the cache TTL); False if unknown."""
+        return await self._ledger.revoke_api_key(key_id, self._clock.now())

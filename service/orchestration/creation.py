@@ -38,6 +38,7 @@ from service.domain.payments import (
     check_rebill,
 )
 from service.domain.ports import Capability, Clock, Connector, Ledger
+from service.orchestration.idempotent import current_request
 from service.orchestration.operations import OperationRunner
 
 if TYPE_CHECKING:
@@ -133,12 +134,10 @@ class PaymentCreation:
             **values,
         )
 
-    async def create(
-        self, new: NewPayment, api_key_id: str, idempotency: tuple[str, str] | None
-    ) -> Payment:
+    async def create(self, new: NewPayment, api_key_id: str) -> Payment:
         connector = self._service.route(new)
         if Capability.PAY_ORDER in connector.supports:
-            return await self._order(connector, new, api_key_id, idempotency)
+            return await self._order(connector, new, api_key_id)
         if new.amount is None or new.currency is None:
             missing = [f for f in ("amount", "currency") if getattr(new, f) is None]
             raise ValidationFailed(
@@ -169,7 +168,6 @@ class PaymentCreation:
             connector,
             connector.build_authorize(cmd),
             lambda reply: connector.parse_authorize(cmd, reply),
-            idempotency,
         )
 
     async def _order(
@@ -177,7 +175,6 @@ class PaymentCreation:
         connector: Connector,
         new: NewPayment,
         api_key_id: str,
-        idempotency: tuple[str, str] | None,
     ) -> Payment:
         options = options_for(new.provider_options, connector.name)
         cmd = PayOrder(
@@ -216,7 +213,6 @@ class PaymentCreation:
             connector,
             connector.build_pay_order(cmd),
             lambda reply: connector.parse_pay_order(cmd, reply),
-            idempotency,
         )
 
     async def _settle_doubt(self, connector: Connector, reference: str) -> None:
@@ -255,16 +251,17 @@ class PaymentCreation:
         connector: Connector,
         call: Any,
         parse: Any,
-        idempotency: tuple[str, str] | None,
     ) -> Payment:
         first = self._ops.pending(payment, OperationType.AUTHORIZE, payment.amount, operation_id)
         payment = msgspec.structs.replace(payment, operations=(first,))
-        await self._ledger.create_payment(payment, first, idempotency)
+        request = current_request()
+        claim = request.claim() if request else None
+        await self._ledger.create_payment(payment, first, claim)
+        if request is not None:
+            request.wrote(payment.id, claim)
         return await self._ops.run(connector, payment, first, call, parse)
 
-    async def rebill(
-        self, parent_id: str, new: NewRebill, api_key_id: str, idempotency: tuple[str, str] | None
-    ) -> Payment:
+    async def rebill(self, parent_id: str, new: NewRebill, api_key_id: str) -> Payment:
         """A new payment on the stored credential of `parent_id`, linked to it."""
         service = self._service
         parent = await service.get(parent_id)
@@ -312,7 +309,6 @@ class PaymentCreation:
             connector,
             connector.build_rebill(cmd),
             lambda reply: connector.parse_rebill(cmd, reply),
-            idempotency,
         )
         if new.capture is CaptureMethod.AUTOMATIC and result.status is PaymentStatus.AUTHORIZED:
             # Bizon documents no auto_charge for rebill: capture as a second call.

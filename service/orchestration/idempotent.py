@@ -8,10 +8,24 @@
 * A holder that died mid-request leaves the key locked until its lock expires;
   then, if it had created a payment, the retry gets that payment's current state
   (it is never executed again); if it had created nothing, the retry runs.
+
+The cost of all this on the hot path: one Redis call before the work (the
+rate-limit token and the reservation together), none in the ledger of its own.
+The ledger's record of the key (the claim) is written by the request's first
+ledger write, in the same transaction as the payment or the pending operation;
+the response to replay by its last one, in the same transaction as the outcome
+(`IdempotentRequest`, held in a context variable for the duration of the
+request, carries both to `OperationRunner` and the creation use cases). Only a
+request whose final answer differs from what its last write stored (several
+operations in one request), or that wrote nothing, completes the key in a
+write of its own. Then one Redis call stores the response for replays.
 """
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import msgspec
 import structlog
@@ -20,16 +34,21 @@ from service.domain.errors import (
     ConnectorError,
     DependencyUnavailable,
     DomainError,
+    IdempotencyKeyClaimed,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    RateLimitExceeded,
 )
 from service.domain.ports import (
     CacheState,
     Clock,
     IdempotencyCache,
+    IdempotencyCompletion,
     IdempotencyRecord,
     IdempotencyState,
     Ledger,
+    RateDecision,
+    RateLimit,
 )
 
 log = structlog.get_logger("idempotency")
@@ -47,8 +66,56 @@ class Executed(msgspec.Struct, frozen=True):
     resource_id: str | None
 
 
-Execute = Callable[[tuple[str, str]], Awaitable[Executed]]
+Execute = Callable[[], Awaitable[Executed]]
 Current = Callable[[str], Awaitable[StoredResponse]]
+# The response a request would give for a resource (a payment or a payout).
+Render = Callable[[Any], tuple[int, bytes]]
+
+
+@dataclass
+class IdempotentRequest:
+    """What the ledger writes of this request must carry (see the module docstring)."""
+
+    record: IdempotencyRecord
+    render: Render | None
+    claimed: bool = False  # the ledger holds the claim (written by us, or taken over)
+    resource_id: str | None = None
+    stored: tuple[int, bytes] | None = None  # the response the last write completed
+
+    def claim(self) -> IdempotencyRecord | None:
+        """The claim to write with this request's first ledger write (None after it)."""
+        return None if self.claimed else self.record
+
+    def wrote(self, resource_id: str, claim: IdempotencyRecord | None) -> None:
+        """The first write of `resource_id` went through, with `claim` if not None."""
+        if claim is not None:
+            self.claimed = True
+            self.resource_id = resource_id
+
+    def completion(self, resource: Any) -> IdempotencyCompletion | None:
+        """The response to store with a final write of this request's own resource."""
+        if self.render is None or resource.id != self.resource_id:
+            return None
+        status, body = self.render(resource)
+        return IdempotencyCompletion(
+            self.record.api_key_id,
+            self.record.key,
+            self.record.fingerprint,
+            status,
+            body,
+            resource.id,
+        )
+
+    def completed(self, completion: IdempotencyCompletion) -> None:
+        self.stored = (completion.status, completion.body)
+
+
+_current: ContextVar[IdempotentRequest | None] = ContextVar("idempotent_request", default=None)
+
+
+def current_request() -> IdempotentRequest | None:
+    """The idempotent request being executed in this task, if any."""
+    return _current.get()
 
 
 class IdempotencyGuard:
@@ -67,12 +134,27 @@ class IdempotencyGuard:
         self._lock = lock
 
     async def run(
-        self, api_key_id: str, key: str, fingerprint: str, execute: Execute, current: Current
+        self,
+        api_key_id: str,
+        key: str,
+        fingerprint: str,
+        execute: Execute,
+        current: Current,
+        *,
+        render: Render | None = None,
+        limit: RateLimit | None = None,
+        on_rate: Callable[[RateDecision], None] | None = None,
     ) -> StoredResponse:
+        """Execute once per (API key, key); `limit` takes the rate-limit token too."""
         scope = f"{api_key_id}:{key}"
         claim = await self._cache.reserve(
-            scope, fingerprint, int(self._lock.total_seconds() * 1000)
+            scope, fingerprint, int(self._lock.total_seconds() * 1000), limit
         )
+        if claim.rate is not None and on_rate is not None:
+            on_rate(claim.rate)
+        if claim.state is CacheState.RATE_LIMITED:
+            assert claim.rate is not None
+            raise RateLimitExceeded(claim.rate)
         if claim.state is not CacheState.RESERVED:
             if claim.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(_REUSED)
@@ -81,23 +163,66 @@ class IdempotencyGuard:
             assert claim.response_status is not None
             assert claim.response_body is not None
             return StoredResponse(claim.response_status, claim.response_body, replayed=True)
-        record = IdempotencyRecord(
-            api_key_id=api_key_id,
-            key=key,
-            fingerprint=fingerprint,
-            state=IdempotencyState.IN_FLIGHT,
-            locked_until=self._clock.now() + self._lock,
+        request = IdempotentRequest(
+            IdempotencyRecord(
+                api_key_id=api_key_id,
+                key=key,
+                fingerprint=fingerprint,
+                state=IdempotencyState.IN_FLIGHT,
+                locked_until=self._clock.now() + self._lock,
+            ),
+            render,
         )
+        token = _current.set(request)
         try:
-            existing = await self._ledger.claim_idempotency(record)
-        except BaseException:
-            await self._cache.release(scope)
-            raise
-        if existing is not None:
-            replay = await self._from_ledger(scope, record, existing, current)
+            return await self._execute(scope, request, execute, current)
+        finally:
+            _current.reset(token)
+
+    async def _execute(
+        self, scope: str, request: IdempotentRequest, execute: Execute, current: Current
+    ) -> StoredResponse:
+        try:
+            done = await execute()
+        except IdempotencyKeyClaimed as exc:
+            # The ledger held the key (Redis had lost it): nothing was written.
+            found = exc.existing
+            assert isinstance(found, IdempotencyRecord)
+            replay = await self._from_ledger(scope, request.record, found, current)
             if replay is not None:
                 return replay
-        return await self._execute(scope, record, execute)
+            # Taken over (its holder died having created nothing): run it now; our
+            # first write links the record, whose lock is now ours, to what it creates.
+            return await self._execute(scope, request, execute, current)
+        except DependencyUnavailable:
+            raise  # the outcome may not be recorded yet: keep the key locked
+        except (DomainError, ConnectorError):
+            # Refused before any money moved: nothing is stored for this key.
+            if request.claimed:
+                await self._ledger.release_idempotency(
+                    request.record.api_key_id, request.record.key
+                )
+            await self._cache.release(scope)
+            raise
+        except BaseException:
+            if not request.claimed:  # nothing in the ledger: a retry may run at once
+                await self._cache.release(scope)
+            raise
+        if request.stored != (done.status, done.body):
+            await self._ledger.complete_idempotency(
+                IdempotencyCompletion(
+                    request.record.api_key_id,
+                    request.record.key,
+                    request.record.fingerprint,
+                    done.status,
+                    done.body,
+                    done.resource_id,
+                )
+            )
+        await self._cache.complete(
+            scope, request.record.fingerprint, done.status, done.body, self._ttl_ms
+        )
+        return StoredResponse(done.status, done.body)
 
     async def _from_ledger(
         self, scope: str, mine: IdempotencyRecord, found: IdempotencyRecord, current: Current
@@ -128,24 +253,6 @@ class IdempotencyGuard:
             log.warning("idempotency_taken_over", scope=scope)
             return None
         raise IdempotencyKeyInUse(_IN_USE)
-
-    async def _execute(
-        self, scope: str, record: IdempotencyRecord, execute: Execute
-    ) -> StoredResponse:
-        try:
-            done = await execute((record.api_key_id, record.key))
-        except DependencyUnavailable:
-            raise  # the outcome may not be recorded yet: keep the key locked
-        except (DomainError, ConnectorError):
-            # Refused before any money moved: nothing is stored for this key.
-            await self._ledger.release_idempotency(record.api_key_id, record.key)
-            await self._cache.release(scope)
-            raise
-        await self._ledger.complete_idempotency(
-            record.api_key_id, record.key, done.status, done.body, done.resource_id
-        )
-        await self._cache.complete(scope, record.fingerprint, done.status, done.body, self._ttl_ms)
-        return StoredResponse(done.status, done.body)
 
 
 _REUSED = "this Idempotency-Key was used with a different request"

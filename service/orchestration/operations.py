@@ -36,9 +36,10 @@ from service.domain.payments import (
     apply_failure,
     apply_success,
 )
-from service.domain.ports import Clock, Connector, Ledger
+from service.domain.ports import Clock, Connector, IdempotencyRecord, Ledger
 from service.observability import PAYMENT_OUTCOMES
 from service.orchestration.executor import ConnectorExecutor
+from service.orchestration.idempotent import current_request
 from service.orchestration.reconcile import absorb, learn_card, with_operations
 
 log = structlog.get_logger("payments")
@@ -100,17 +101,39 @@ class OperationRunner:
             [],
             [op],
         )
-        saved = await self.save(payment, started, [], [op])
+        request = current_request()
+        claim = request.claim() if request else None
+        saved = await self.save(payment, started, [], [op], claim=claim)
         if saved is None:
             raise InvalidState("the payment changed while this request was checked; retry")
+        if request is not None:
+            request.wrote(payment.id, claim)
         return saved, op
 
     async def save(
-        self, before: Payment, after: Payment, resolve: list[Operation], insert: list[Operation]
+        self,
+        before: Payment,
+        after: Payment,
+        resolve: list[Operation],
+        insert: list[Operation],
+        *,
+        claim: IdempotencyRecord | None = None,
+        final: bool = False,
     ) -> Payment | None:
+        """Compare-and-set; None on a race. `final`: the request's answer (stored to replay).
+
+        The request's idempotency claim rides on its first write, the response to
+        replay on its final one (see `service.orchestration.idempotent`).
+        """
         after = msgspec.structs.replace(after, version=before.version + 1)
-        if not await self._ledger.save(before, after, resolve, insert):
+        request = current_request() if final else None
+        complete = request.completion(after) if request else None
+        if not await self._ledger.save(
+            before, after, resolve, insert, claim=claim, complete=complete
+        ):
             return None
+        if request is not None and complete is not None:
+            request.completed(complete)
         for op in resolve + insert:
             if op.status is not OperationStatus.PENDING:
                 PAYMENT_OUTCOMES.labels(before.provider, op.type.value, op.status.value).inc()
@@ -173,7 +196,8 @@ class OperationRunner:
         if outcome.status is OutcomeStatus.ACTION_REQUIRED:
             after = apply_action_required(priced, outcome.next_action)
             after = msgspec.structs.replace(after, provider_reference=reference, updated_at=now)
-            return await self.save(payment, after, [], []) or await self._reload(payment.id)
+            saved = await self.save(payment, after, [], [], final=True)
+            return saved or await self._reload(payment.id)
         if outcome.status is OutcomeStatus.FAILED:
             failure = outcome.failure or Failure("card_declined", "The provider declined it.")
             done = msgspec.structs.replace(
@@ -202,7 +226,7 @@ class OperationRunner:
         if outcome.snapshot is not None and done.status is OperationStatus.SUCCEEDED:
             after, imported = absorb(after, outcome.snapshot, now, OperationSource.PROVIDER)
             after = with_operations(after, [], imported)
-        saved = await self.save(payment, after, [done], imported)
+        saved = await self.save(payment, after, [done], imported, final=True)
         if saved is None:  # a concurrent sync settled it first: its answer stands
             return await self._reload(payment.id)
         return saved

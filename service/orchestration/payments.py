@@ -217,7 +217,9 @@ class PaymentService:
         if result.payment == payment:
             return payment
         after = msgspec.structs.replace(result.payment, updated_at=now)
-        saved = await self._ops.save(payment, after, list(result.resolve), list(result.insert))
+        saved = await self._ops.save(
+            payment, after, list(result.resolve), list(result.insert), final=True
+        )
         if saved is None:
             return await self.get(payment_id)
         log.info(
@@ -300,15 +302,11 @@ class PaymentService:
                 raise
             return synced
 
-    async def create(
-        self, new: NewPayment, api_key_id: str, idempotency: tuple[str, str] | None
-    ) -> Payment:
-        return await self._creation.create(new, api_key_id, idempotency)
+    async def create(self, new: NewPayment, api_key_id: str) -> Payment:
+        return await self._creation.create(new, api_key_id)
 
-    async def rebill(
-        self, parent_id: str, new: NewRebill, api_key_id: str, idempotency: tuple[str, str] | None
-    ) -> Payment:
-        return await self._creation.rebill(parent_id, new, api_key_id, idempotency)
+    async def rebill(self, parent_id: str, new: NewRebill, api_key_id: str) -> Payment:
+        return await self._creation.rebill(parent_id, new, api_key_id)
 
     @staticmethod
     def reference(payment: Payment) -> str:

@@ -36,6 +36,7 @@ from service.domain.payments import (
 from service.domain.payouts import Payout, PayoutDestination, PayoutStatus
 from service.domain.ports import Capability, Clock, Connector, Ledger
 from service.orchestration.executor import ConnectorExecutor
+from service.orchestration.idempotent import current_request
 from service.orchestration.operations import failure_for
 from service.orchestration.reconcile import NO_RECORD
 from service.orchestration.routing import connector_for
@@ -100,9 +101,7 @@ class PayoutService:
         )
         return connector, destination, source.provider_reference
 
-    async def create(
-        self, new: NewPayout, api_key_id: str, idempotency: tuple[str, str] | None
-    ) -> Payout:
+    async def create(self, new: NewPayout, api_key_id: str) -> Payout:
         connector, destination, source_reference = await self._destination(new)
         cmd = Credit(
             payout_id=new_id("po"),
@@ -140,7 +139,11 @@ class PayoutService:
             metadata=new.metadata,
             operations=(op,),
         )
-        await self._ledger.create_payout(payout, op, idempotency)
+        request = current_request()
+        claim = request.claim() if request else None
+        await self._ledger.create_payout(payout, op, claim)
+        if request is not None:
+            request.wrote(payout.id, claim)
         try:
             outcome = await self._executor.execute(
                 connector,
@@ -158,15 +161,22 @@ class PayoutService:
 
     async def _record(self, payout: Payout, op: Operation, outcome: OperationOutcome) -> Payout:
         if outcome.status is OutcomeStatus.SUCCEEDED:
-            return await self._settle(payout, op, outcome.provider_reference, None)
+            return await self._settle(payout, op, outcome.provider_reference, None, final=True)
         if outcome.status is OutcomeStatus.FAILED:
             failure = outcome.failure or Failure("payout_declined", "The provider declined it.")
-            return await self._settle(payout, op, outcome.provider_reference, failure)
+            return await self._settle(payout, op, outcome.provider_reference, failure, final=True)
         raise ProviderProtocolError(payout.provider, "a credit cannot wait for the customer")
 
     async def _settle(
-        self, payout: Payout, op: Operation, reference: str | None, failure: Failure | None
+        self,
+        payout: Payout,
+        op: Operation,
+        reference: str | None,
+        failure: Failure | None,
+        *,
+        final: bool = False,
     ) -> Payout:
+        """Record `op`'s outcome; `final`: it is this request's answer (stored to replay)."""
         now = self._clock.now()
         reference = reference or payout.provider_reference
         done = msgspec.structs.replace(
@@ -185,8 +195,12 @@ class PayoutService:
             version=payout.version + 1,
             operations=tuple(done if o.id == op.id else o for o in payout.operations),
         )
-        if not await self._ledger.save_payout(payout, after, [done], []):
+        request = current_request() if final else None
+        complete = request.completion(after) if request else None
+        if not await self._ledger.save_payout(payout, after, [done], [], complete=complete):
             return await self.get(payout.id)  # a concurrent sync settled it first
+        if request is not None and complete is not None:
+            request.completed(complete)
         return after
 
     async def sync(self, payout_id: str) -> Payout:

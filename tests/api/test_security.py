@@ -63,6 +63,29 @@ async def test_rate_limit_headers_and_429(service_url, key_factory):
         assert refused.headers["RateLimit-Remaining"] == "0"
 
 
+async def test_money_moving_posts_take_their_token_with_the_reservation(
+    service_url, key_factory, redis_client
+):
+    limited = await _as(service_url, await key_factory(per_second=0.2, burst=3))
+    async with limited:
+        paid = await limited.post("/v1/payments", json=card_payment(), headers=idem())
+        assert paid.status_code == 201
+        assert (paid.headers["RateLimit-Limit"], paid.headers["RateLimit-Remaining"]) == ("3", "2")
+        # Refused before its reservation (a bad body): the token still counts.
+        bad = await limited.post("/v1/payments", content=b"{", headers=idem())
+        assert bad.status_code == 400
+        assert (await limited.get("/v1/payments/pay_missing")).headers["RateLimit-Remaining"] == "0"
+        key = idem()
+        refused = await limited.post("/v1/payments", json=card_payment(), headers=key)
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.headers["RateLimit-Remaining"] == "0"
+    # Nothing was reserved for the refused request: its key is free for the retry.
+    reserved = [k async for k in redis_client.scan_iter(f"idem:*:{key['Idempotency-Key']}")]
+    assert reserved == []
+
+
 async def test_probes_metrics_and_docs_need_no_key(anonymous, client):
     assert (await anonymous.get("/health/live")).json() == {"status": "ok", "checks": {}}
     ready = await anonymous.get("/health/ready")

@@ -135,3 +135,16 @@ def idempotency_record(
         state=IdempotencyState.IN_FLIGHT,
         locked_until=now() + locked_for,
     )
+
+
+async def insert_claim(ledger: Any, record: IdempotencyRecord) -> None:
+    """An idempotency record as a request's first write leaves it, without a resource."""
+    async with ledger._pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, locked_until)"
+            " VALUES ($1, $2, $3, 'in_flight', $4)",
+            record.api_key_id,
+            record.key,
+            record.fingerprint,
+            record.locked_until,
+        )

@@ -9,16 +9,23 @@ import redis.asyncio as aioredis
 
 from service.domain.errors import (
     DependencyUnavailable,
+    IdempotencyKeyClaimed,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     InvalidState,
     ProviderUnreachable,
 )
 from service.domain.ids import new_id
+from service.domain.payments import PaymentStatus
 from service.domain.ports import ApiKey, CacheState, IdempotencyState
 from service.idempotency.store import RedisIdempotencyCache
 from service.ledger import PostgresLedger
-from service.orchestration.idempotent import Executed, IdempotencyGuard, StoredResponse
+from service.orchestration.idempotent import (
+    Executed,
+    IdempotencyGuard,
+    StoredResponse,
+    current_request,
+)
 from tests.integration import factories as f
 
 LOCK = timedelta(seconds=30)
@@ -34,24 +41,35 @@ class ManualClock:
 
 
 class Calls:
-    """An `execute` that creates a real payment linked to the key, and counts its calls."""
+    """An `execute` that creates a real payment carrying the request's claim, as the
+    creation use case does, and counts its calls."""
 
     def __init__(self, ledger: PostgresLedger, api_key_id: str) -> None:
         self.ledger = ledger
         self.api_key_id = api_key_id
-        self.count = 0
+        self.count = 0  # executions started
+        self.created = 0  # payments written
         self.raises: Exception | None = None
+        self.raises_after_write: Exception | None = None
         self.started = asyncio.Event()
         self.proceed: asyncio.Event | None = None
 
-    async def execute(self, idempotency: tuple[str, str]) -> Executed:
+    async def execute(self) -> Executed:
         self.count += 1
         self.started.set()
         if self.proceed is not None:
             await self.proceed.wait()
         if self.raises is not None:
             raise self.raises
-        pay, _ = await f.created_payment(self.ledger, self.api_key_id, idempotency=idempotency)
+        request = current_request()
+        assert request is not None
+        pay = f.payment(self.api_key_id)
+        claim = request.claim()
+        await self.ledger.create_payment(pay, f.operation(pay), claim)
+        self.created += 1
+        request.wrote(pay.id, claim)
+        if self.raises_after_write is not None:
+            raise self.raises_after_write
         return Executed(201, f'{{"id": "{pay.id}"}}'.encode(), pay.id)
 
 
@@ -99,7 +117,7 @@ async def test_first_run_executes_and_stores(
     assert answer.status == 201
     assert answer.replayed is False
 
-    row = await ledger.claim_idempotency(f.idempotency_record(key.id, idem, "fp-1"))
+    row = await ledger.get_idempotency(key.id, idem)
     assert row is not None
     assert row.state is IdempotencyState.COMPLETED
     assert (row.response_status, row.response_body) == (201, answer.body)
@@ -175,16 +193,17 @@ async def test_unavailable_dependency_keeps_the_key_locked(
     guard: IdempotencyGuard, calls: Calls, key: ApiKey, cache: RedisIdempotencyCache
 ) -> None:
     idem = new_id("k")
-    calls.raises = DependencyUnavailable("PostgreSQL is unavailable")
+    # PostgreSQL went away after the payment was written, before its outcome was.
+    calls.raises_after_write = DependencyUnavailable("PostgreSQL is unavailable")
     with pytest.raises(DependencyUnavailable):
         await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
-    calls.raises = None
+    calls.raises_after_write = None
     with pytest.raises(IdempotencyKeyInUse):
         await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
     await cache.release(f"{key.id}:{idem}")  # Redis lost it: the ledger still holds the lock
     with pytest.raises(IdempotencyKeyInUse):
         await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
-    assert calls.count == 1
+    assert calls.created == 1
 
 
 async def test_ledger_replays_when_redis_lost_the_entry(
@@ -199,7 +218,7 @@ async def test_ledger_replays_when_redis_lost_the_entry(
     await cache.release(scope)
 
     replay = await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
-    assert calls.count == 1
+    assert calls.created == 1
     assert replay == msgspec.structs.replace(first, replayed=True)
     warmed = await cache.reserve(scope, "fp-1", 1000)
     assert (warmed.state, warmed.response_body) == (CacheState.COMPLETED, first.body)
@@ -207,25 +226,25 @@ async def test_ledger_replays_when_redis_lost_the_entry(
     await cache.release(scope)
     with pytest.raises(IdempotencyKeyReused):
         await guard.run(key.id, idem, "fp-2", calls.execute, not_called)
-    assert calls.count == 1
+    assert calls.created == 1
 
 
 async def test_live_ledger_lock_without_redis_is_in_use(
     guard: IdempotencyGuard, calls: Calls, key: ApiKey, ledger: PostgresLedger
 ) -> None:
     record = f.idempotency_record(key.id, fingerprint="fp-1", locked_for=LOCK)
-    assert await ledger.claim_idempotency(record) is None
+    await f.insert_claim(ledger, record)
     with pytest.raises(IdempotencyKeyInUse):
         await guard.run(key.id, record.key, "fp-1", calls.execute, not_called)
-    assert calls.count == 0
+    assert calls.created == 0
 
 
 async def _died_holder(ledger: PostgresLedger, key: ApiKey, clock: ManualClock) -> tuple[str, str]:
     """An in-flight row whose lock expired after its holder created a payment."""
     record = f.idempotency_record(key.id, fingerprint="fp-1")
     record = msgspec.structs.replace(record, locked_until=clock.now() - timedelta(seconds=1))
-    assert await ledger.claim_idempotency(record) is None
-    pay, _ = await f.created_payment(ledger, key.id, idempotency=(key.id, record.key))
+    pay = f.payment(key.id)
+    await ledger.create_payment(pay, f.operation(pay), record)
     return record.key, pay.id
 
 
@@ -234,7 +253,7 @@ async def test_dead_holder_with_a_resource_gets_its_current_state(
 ) -> None:
     idem, pay_id = await _died_holder(ledger, key, clock)
     answer = await guard.run(key.id, idem, "fp-1", calls.execute, current)
-    assert calls.count == 0
+    assert calls.created == 0
     assert answer.replayed is True
     assert answer == StoredResponse(200, f'{{"id": "{pay_id}", "current": true}}'.encode(), True)
 
@@ -248,7 +267,7 @@ async def test_dead_holder_every_retry_gets_the_current_state(
     second = await guard.run(key.id, idem, "fp-1", calls.execute, current)
     assert first == second
     assert pay_id.encode() in second.body
-    assert calls.count == 0
+    assert calls.created == 0
 
 
 async def test_dead_holder_without_a_resource_is_taken_over(
@@ -256,15 +275,16 @@ async def test_dead_holder_without_a_resource_is_taken_over(
 ) -> None:
     record = f.idempotency_record(key.id, fingerprint="fp-1")
     record = msgspec.structs.replace(record, locked_until=clock.now() - timedelta(seconds=1))
-    assert await ledger.claim_idempotency(record) is None
+    await f.insert_claim(ledger, record)
 
     answer = await guard.run(key.id, record.key, "fp-1", calls.execute, not_called)
-    assert calls.count == 1
+    assert calls.created == 1
     assert (answer.status, answer.replayed) == (201, False)
-    row = await ledger.claim_idempotency(record)
+    row = await ledger.get_idempotency(key.id, record.key)
     assert row is not None
     assert row.state is IdempotencyState.COMPLETED
     assert row.resource_id is not None
+    assert row.resource_id.encode() in answer.body
 
 
 async def test_dead_holder_of_another_request_is_refused(
@@ -273,4 +293,81 @@ async def test_dead_holder_of_another_request_is_refused(
     idem, _ = await _died_holder(ledger, key, clock)
     with pytest.raises(IdempotencyKeyReused):
         await guard.run(key.id, idem, "fp-2", calls.execute, not_called)
-    assert calls.count == 0
+    assert calls.created == 0
+
+
+async def test_a_refusal_after_the_first_write_releases_the_ledgers_claim_too(
+    guard: IdempotencyGuard, calls: Calls, key: ApiKey, ledger: PostgresLedger
+) -> None:
+    idem = new_id("k")
+    calls.raises_after_write = ProviderUnreachable("bizon", "connect refused")
+    with pytest.raises(ProviderUnreachable):
+        await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    assert await ledger.get_idempotency(key.id, idem) is None
+    calls.raises_after_write = None
+    answer = await guard.run(key.id, idem, "fp-1", calls.execute, not_called)
+    assert (answer.status, answer.replayed, calls.count) == (201, False, 2)
+
+
+async def test_a_held_key_stops_the_first_write_and_writes_nothing(
+    ledger: PostgresLedger, key: ApiKey
+) -> None:
+    record = f.idempotency_record(key.id, fingerprint="fp-1", locked_for=LOCK)
+    first = f.payment(key.id)
+    await ledger.create_payment(first, f.operation(first), record)
+    second = f.payment(key.id)
+    with pytest.raises(IdempotencyKeyClaimed) as caught:
+        await ledger.create_payment(second, f.operation(second), record)
+    assert caught.value.existing.resource_id == first.id
+    assert await ledger.get_payment(second.id) is None
+
+
+async def test_the_response_is_stored_with_the_last_write_not_after_it(
+    cache: RedisIdempotencyCache, ledger: PostgresLedger, clock: ManualClock, key: ApiKey
+) -> None:
+    """A request whose final write stored its answer makes no ledger write of its own."""
+    writes: list[str] = []
+
+    class Counting:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            attr = getattr(ledger, name)
+            if name in ("complete_idempotency", "release_idempotency", "take_over_idempotency"):
+                writes.append(name)
+            return attr
+
+    guard = IdempotencyGuard(cache, Counting(), clock, ttl=TTL, lock=LOCK)  # type: ignore[arg-type]
+
+    async def execute() -> Executed:
+        request = current_request()
+        assert request is not None
+        pay = f.payment(key.id)
+        claim = request.claim()
+        await ledger.create_payment(pay, f.operation(pay), claim)
+        request.wrote(pay.id, claim)
+        before = await ledger.get_payment(pay.id)
+        assert before is not None
+        [op] = before.operations
+        done = f.resolved(op)
+        after = msgspec.structs.replace(
+            before,
+            status=PaymentStatus.AUTHORIZED,
+            amount_authorized=pay.amount,
+            version=before.version + 1,
+            operations=(done,),
+        )
+        complete = request.completion(after)
+        assert complete is not None
+        assert await ledger.save(before, after, [done], [], complete=complete)
+        request.completed(complete)
+        return Executed(201, render(after)[1], pay.id)
+
+    def render(payment) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+        return 201, f'{{"id": "{payment.id}", "status": "{payment.status}"}}'.encode()
+
+    idem = new_id("k")
+    answer = await guard.run(key.id, idem, "fp-1", execute, not_called, render=render)
+    assert writes == []  # no third transaction
+    row = await ledger.get_idempotency(key.id, idem)
+    assert row is not None
+    assert (row.state, row.response_body) == (IdempotencyState.COMPLETED, answer.body)
+    assert b"authorized" in answer.body

@@ -7,6 +7,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from service.domain.errors import IdempotencyKeyClaimed
 from service.domain.payments import (
     CaptureMethod,
     Failure,
@@ -15,7 +16,7 @@ from service.domain.payments import (
     OperationType,
     PaymentStatus,
 )
-from service.domain.ports import ApiKey, IdempotencyState, PaymentFilter
+from service.domain.ports import ApiKey, IdempotencyCompletion, IdempotencyState, PaymentFilter
 from service.ledger import PostgresLedger
 from tests.integration import factories as f
 
@@ -329,35 +330,114 @@ async def test_operation_in_another_currency_is_refused(
 # -- idempotency rows --------------------------------------------------------------------------
 
 
-async def test_claim_then_claim_again_then_complete(ledger: PostgresLedger, key: ApiKey) -> None:
-    record = f.idempotency_record(key.id)
-    assert await ledger.claim_idempotency(record) is None
-
-    again = await ledger.claim_idempotency(
-        msgspec.structs.replace(record, fingerprint="other", locked_until=f.now())
+def _done(record, status: int, body: bytes, resource: str | None) -> IdempotencyCompletion:  # type: ignore[no-untyped-def]
+    return IdempotencyCompletion(
+        record.api_key_id, record.key, record.fingerprint, status, body, resource
     )
-    assert again == record  # the row already there, not the one offered
 
-    await ledger.complete_idempotency(key.id, record.key, 201, b'{"id": "pay_1"}', "pay_1")
-    done = await ledger.claim_idempotency(record)
+
+async def test_a_claim_rides_on_the_first_write_and_a_second_is_refused(
+    ledger: PostgresLedger, key: ApiKey
+) -> None:
+    record = f.idempotency_record(key.id)
+    pay = f.payment(key.id)
+    await ledger.create_payment(pay, f.operation(pay), record)
+    found = await ledger.get_idempotency(key.id, record.key)
+    assert found is not None
+    assert (found.state, found.resource_id, found.fingerprint) == (
+        IdempotencyState.IN_FLIGHT,
+        pay.id,
+        record.fingerprint,
+    )
+    other = f.payment(key.id)
+    with pytest.raises(IdempotencyKeyClaimed) as caught:
+        await ledger.create_payment(
+            other, f.operation(other), msgspec.structs.replace(record, fingerprint="other")
+        )
+    assert caught.value.existing == found
+    assert await ledger.get_payment(other.id) is None
+
+    await ledger.complete_idempotency(_done(record, 201, b'{"id": "x"}', pay.id))
+    done = await ledger.get_idempotency(key.id, record.key)
     assert done is not None
     assert done.state is IdempotencyState.COMPLETED
-    assert (done.response_status, done.response_body) == (201, b'{"id": "pay_1"}')
-    assert done.resource_id == "pay_1"
-    assert done.fingerprint == record.fingerprint
+    assert (done.response_status, done.response_body) == (201, b'{"id": "x"}')
+    assert (done.resource_id, done.fingerprint) == (pay.id, record.fingerprint)
+
+
+async def test_completing_a_key_no_write_claimed_inserts_it(
+    ledger: PostgresLedger, key: ApiKey
+) -> None:
+    record = f.idempotency_record(key.id)
+    await ledger.complete_idempotency(_done(record, 200, b"{}", None))
+    done = await ledger.get_idempotency(key.id, record.key)
+    assert done is not None
+    assert (done.state, done.fingerprint, done.response_body) == (
+        IdempotencyState.COMPLETED,
+        record.fingerprint,
+        b"{}",
+    )
+
+
+async def test_a_save_carries_the_claim_and_the_response(
+    ledger: PostgresLedger, key: ApiKey
+) -> None:
+    stored = await f.authorized_payment(ledger, key.id)
+    record = f.idempotency_record(key.id)
+    capture = f.operation(stored, type=OperationType.CAPTURE)
+    started = msgspec.structs.replace(
+        stored, status=PaymentStatus.PROCESSING, version=stored.version + 1
+    )
+    assert await ledger.save(stored, started, insert=[capture], claim=record)
+    claimed = await ledger.get_idempotency(key.id, record.key)
+    assert claimed is not None
+    assert (claimed.state, claimed.resource_id) == (IdempotencyState.IN_FLIGHT, stored.id)
+
+    before = await ledger.get_payment(stored.id)
+    assert before is not None
+    done = f.resolved(capture)
+    after = msgspec.structs.replace(
+        before,
+        status=PaymentStatus.CAPTURED,
+        amount_captured=before.amount,
+        version=before.version + 1,
+    )
+    assert await ledger.save(
+        before, after, resolve=[done], complete=_done(record, 200, b"captured", stored.id)
+    )
+    completed = await ledger.get_idempotency(key.id, record.key)
+    assert completed is not None
+    assert (completed.state, completed.response_body) == (
+        IdempotencyState.COMPLETED,
+        b"captured",
+    )
+
+
+async def test_a_save_with_a_held_key_writes_nothing(ledger: PostgresLedger, key: ApiKey) -> None:
+    stored = await f.authorized_payment(ledger, key.id)
+    record = f.idempotency_record(key.id)
+    await f.insert_claim(ledger, record)
+    capture = f.operation(stored, type=OperationType.CAPTURE)
+    started = msgspec.structs.replace(
+        stored, status=PaymentStatus.PROCESSING, version=stored.version + 1
+    )
+    mine = msgspec.structs.replace(record, locked_until=record.locked_until + timedelta(seconds=1))
+    with pytest.raises(IdempotencyKeyClaimed):
+        await ledger.save(stored, started, insert=[capture], claim=mine)
+    assert await ledger.get_payment(stored.id) == stored  # the capture was not recorded
 
 
 async def test_release_deletes_only_in_flight_rows(ledger: PostgresLedger, key: ApiKey) -> None:
     flying = f.idempotency_record(key.id)
-    assert await ledger.claim_idempotency(flying) is None
+    await f.insert_claim(ledger, flying)
     await ledger.release_idempotency(key.id, flying.key)
-    assert await ledger.claim_idempotency(flying) is None  # it was gone: claimed anew
+    assert await ledger.get_idempotency(key.id, flying.key) is None
 
     done = f.idempotency_record(key.id)
-    assert await ledger.claim_idempotency(done) is None
-    await ledger.complete_idempotency(key.id, done.key, 200, b"{}", None)
+    await f.insert_claim(ledger, done)
+    await ledger.complete_idempotency(_done(done, 200, b"{}", None))
     await ledger.release_idempotency(key.id, done.key)
-    kept = await ledger.claim_idempotency(done)
+    kept = await ledger.get_idempotency(key.id, done.key)
     assert kept is not None
     assert kept.state is IdempotencyState.COMPLETED
 
@@ -366,46 +446,38 @@ async def test_take_over_needs_an_expired_lock_and_no_resource(
     ledger: PostgresLedger, key: ApiKey
 ) -> None:
     live = f.idempotency_record(key.id, locked_for=timedelta(seconds=30))
-    assert await ledger.claim_idempotency(live) is None
+    await f.insert_claim(ledger, live)
     assert await ledger.take_over_idempotency(live, f.now()) is False
 
     expired = f.idempotency_record(key.id, locked_for=timedelta(seconds=-5))
-    assert await ledger.claim_idempotency(expired) is None
+    await f.insert_claim(ledger, expired)
     other = msgspec.structs.replace(expired, fingerprint="someone-else")
     assert await ledger.take_over_idempotency(other, f.now()) is False
     relocked = msgspec.structs.replace(expired, locked_until=f.now() + timedelta(seconds=30))
     assert await ledger.take_over_idempotency(relocked, f.now()) is True
-    found = await ledger.claim_idempotency(expired)
+    found = await ledger.get_idempotency(key.id, expired.key)
     assert found is not None
     assert found.locked_until == relocked.locked_until
     assert await ledger.take_over_idempotency(relocked, f.now()) is False  # locked again
+    # The taker's first write links the record it took over (and no one else's can).
+    pay = f.payment(key.id)
+    await ledger.create_payment(pay, f.operation(pay), relocked)
+    linked = await ledger.get_idempotency(key.id, expired.key)
+    assert linked is not None
+    assert linked.resource_id == pay.id
+    late = f.payment(key.id)
+    with pytest.raises(IdempotencyKeyClaimed):
+        await ledger.create_payment(late, f.operation(late), relocked)
 
     completed = f.idempotency_record(key.id, locked_for=timedelta(seconds=-5))
-    assert await ledger.claim_idempotency(completed) is None
-    await ledger.complete_idempotency(key.id, completed.key, 200, b"{}", None)
+    await f.insert_claim(ledger, completed)
+    await ledger.complete_idempotency(_done(completed, 200, b"{}", None))
     assert await ledger.take_over_idempotency(completed, f.now()) is False
 
-    linked = f.idempotency_record(key.id, locked_for=timedelta(seconds=-5))
-    assert await ledger.claim_idempotency(linked) is None
-    await f.created_payment(ledger, key.id, idempotency=(key.id, linked.key))
-    assert await ledger.take_over_idempotency(linked, f.now()) is False
-
-
-async def test_create_payment_links_the_idempotency_row(
-    ledger: PostgresLedger, key: ApiKey
-) -> None:
-    record = f.idempotency_record(key.id)
-    assert await ledger.claim_idempotency(record) is None
-    pay, _ = await f.created_payment(ledger, key.id, idempotency=(key.id, record.key))
-    found = await ledger.claim_idempotency(record)
-    assert found is not None
-    assert found.resource_id == pay.id
-    assert found.state is IdempotencyState.IN_FLIGHT
-
-    await ledger.complete_idempotency(key.id, record.key, 201, b"{}", None)
-    done = await ledger.claim_idempotency(record)
-    assert done is not None
-    assert (done.state, done.resource_id) == (IdempotencyState.COMPLETED, pay.id)
+    holder = f.idempotency_record(key.id, locked_for=timedelta(seconds=-5))
+    made = f.payment(key.id)
+    await ledger.create_payment(made, f.operation(made), holder)
+    assert await ledger.take_over_idempotency(holder, f.now()) is False
 
 
 # -- API keys ------------------------------------------------------------------------------------

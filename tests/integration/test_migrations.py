@@ -23,7 +23,19 @@ TABLES = {
     "reconcile_claims",
 }
 HEAD = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_current_head()
-FUNCTIONS = {"operations_append_only", "operations_no_truncate", "payments_match_operations"}
+FUNCTIONS = {
+    "operations_append_only",
+    "operations_no_truncate",
+    "payments_match_operations",
+    "ledger_claim",
+    "ledger_operations",
+    "ledger_resolve",
+    "ledger_finish",
+    "ledger_create_payment",
+    "ledger_save_payment",
+    "ledger_create_payout",
+    "ledger_save_payout",
+}
 TRIGGERS = {
     "operations_append_only",
     "operations_no_truncate",
