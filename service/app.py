@@ -40,7 +40,7 @@ from service.connectors import (
 )
 from service.domain.errors import DependencyUnavailable
 from service.domain.ports import Connector
-from service.http import HttpxTransport, ProviderEndpoint
+from service.http import HttpTransport, ProviderEndpoint
 from service.idempotency import RedisIdempotencyCache
 from service.ledger import PostgresLedger
 from service.logs import configure_logging
@@ -153,7 +153,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     )
     redis = aioredis.Redis(connection_pool=pool)
     connectors, endpoints = build_connectors(settings)
-    transport = HttpxTransport(endpoints)
+    transport = HttpTransport(endpoints)
     clock = SystemClock()
     longest = settings.longest_call_seconds() or 30.0
     executor = ConnectorExecutor(transport)
