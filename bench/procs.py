@@ -7,11 +7,13 @@ process dies, even by SIGKILL), besides the process-group kill in `Processes.clo
 
 import contextlib
 import ctypes
+import io
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -88,6 +90,12 @@ def kill_group(proc: subprocess.Popen[str] | subprocess.Popen[bytes], grace: flo
         proc.wait(timeout=grace)
 
 
+def _drain(pipe: io.BufferedIOBase, path: Path) -> None:
+    with path.open("wb", buffering=1 << 20) as log:
+        while chunk := pipe.read1(1 << 16):
+            log.write(chunk)
+
+
 class Processes:
     """Long-running children (servers): started in their own group, stopped together."""
 
@@ -98,18 +106,23 @@ class Processes:
     def start(
         self, name: str, args: Sequence[str], env: Mapping[str, str], cwd: Path = ROOT
     ) -> int:
-        log = (self._log_dir / f"{name}.log").open("wb")
+        # Output goes through a pipe, as it does to a container runtime; a thread of
+        # ours copies it to the log in big buffered writes. (Writing each line to a
+        # file on this disk cost the service ~0.17 ms of system time per line.)
         proc = subprocess.Popen(
             list(args),
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
-            stdout=log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        log.close()
+        assert isinstance(proc.stdout, io.BufferedIOBase)
+        threading.Thread(
+            target=_drain, args=(proc.stdout, self._log_dir / f"{name}.log"), daemon=True
+        ).start()
         self._children.append((name, proc))
         return proc.pid
 

@@ -204,7 +204,7 @@ class Stack:
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "WORKERS": str(self.workers),
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "INFO",  # as deployed: an access line per request
             "RATE_LIMIT_PER_SECOND": GENEROUS,
             "RATE_LIMIT_BURST": GENEROUS,
         }

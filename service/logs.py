@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO, cast
 
+import msgspec
 import structlog
 
 from service.domain.redact import scrub_text
@@ -63,17 +64,28 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
+def _json(event: Any, **_: Any) -> str:
+    """Render a line with msgspec: a fraction of the standard library's time."""
+    return _ENCODER.encode(event).decode()
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=str)
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer(serializer=_json)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact,
+            # After redaction: the time is ours, nothing in it to mask.
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -87,7 +87,7 @@ class Settings(msgspec.Struct, frozen=True):
     api_key_cache_seconds: float = 5.0
     exchange_rates_ttl_seconds: float = 60.0
     database_pool_size: int = 10
-    redis_pool_size: int = 100
+    redis_pool_size: int = 4
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -280,7 +280,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         api_key_cache_seconds=_seconds(env, "API_KEY_CACHE_SECONDS", 5.0, errors),
         exchange_rates_ttl_seconds=_float(env, "EXCHANGE_RATES_TTL_SECONDS", 60.0, errors),
         database_pool_size=_int(env, "DATABASE_POOL_SIZE", 10, errors),
-        redis_pool_size=_int(env, "REDIS_POOL_SIZE", 100, errors),
+        redis_pool_size=_int(env, "REDIS_POOL_SIZE", 4, errors),
         log_level=_log_level(env, errors),
         log_json=_log_format(env, errors),
     )

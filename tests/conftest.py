@@ -12,6 +12,7 @@ from service.ledger import PostgresLedger
 from service.ledger.migrate import upgrade_async
 from service.orchestration.api_keys import SCOPES, ApiKeyService
 from service.orchestration.clock import SystemClock
+from service.resp import RespClient
 from service.sandbox.bizon import BizonSandboxConfig, create_bizon_sandbox
 from service.sandbox.paysuper import PaySuperSandboxConfig, create_paysuper_sandbox
 from service.sandbox.proxy_solutions import (
@@ -64,6 +65,14 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def resp_client(redis_url: str) -> AsyncIterator[RespClient]:
+    """The service's own Redis client (service.resp) on the test database."""
+    client = RespClient(redis_url, connections=2, timeout=2.0)
+    yield client
+    await client.close()
 
 
 @pytest.fixture(scope="session")

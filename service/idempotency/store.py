@@ -6,23 +6,22 @@ in one step, compatible with Redis 6 which lacks `SET NX GET`).
 """
 
 import msgspec
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from service.domain.errors import DependencyUnavailable
 from service.domain.ports import CacheClaim, CacheState, RateLimit
 from service.redis_scripts import GCRA, rate_decision
+from service.resp import RedisReplyError, RedisUnavailable, RespClient, Script
 
-_RESERVE = """
+_RESERVE = Script("""
 local current = redis.call('GET', KEYS[1])
 if current then return current end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
-"""
+""")
 
 # The rate-limit token and the reservation in one call: a money-moving request
 # makes one Redis round trip before the provider call.
-_GATE = (
+_GATE = Script(
     GCRA
     + """
 local d = gcra(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
@@ -42,19 +41,16 @@ class _Entry(msgspec.Struct, array_like=True):
     body: bytes | None = None
 
 
+_REDIS_DOWN = (RedisUnavailable, RedisReplyError)
 _encode = msgspec.msgpack.encode
 _decode = msgspec.msgpack.Decoder(_Entry).decode
 
 
 class RedisIdempotencyCache:
-    def __init__(
-        self, client: aioredis.Redis, prefix: str = "idem:", rate_prefix: str = "rl:"
-    ) -> None:
+    def __init__(self, client: RespClient, prefix: str = "idem:", rate_prefix: str = "rl:") -> None:
         self._redis = client
         self._prefix = prefix
         self._rate_prefix = rate_prefix  # the rate limiter's buckets (service.ratelimit)
-        self._reserve = client.register_script(_RESERVE)
-        self._gate = client.register_script(_GATE)
 
     async def reserve(
         self, scope: str, fingerprint: str, lock_ms: int, limit: RateLimit | None = None
@@ -64,16 +60,17 @@ class RedisIdempotencyCache:
         rate = None
         try:
             if limit is None:
-                current = await self._reserve(keys=[key], args=[entry, lock_ms])
+                current = await self._redis.run(_RESERVE, [key], [entry, lock_ms])
             else:
-                reply = await self._gate(
-                    keys=[key, self._rate_prefix + limit.key],
-                    args=[entry, lock_ms, limit.burst, limit.per_second],
+                reply = await self._redis.run(
+                    _GATE,
+                    [key, self._rate_prefix + limit.key],
+                    [entry, lock_ms, limit.burst, limit.per_second],
                 )
                 rate = rate_decision(reply, limit.burst)
                 current = reply[4]
-        except RedisError as exc:
-            raise DependencyUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
+        except _REDIS_DOWN as exc:
+            raise DependencyUnavailable(f"Redis is unavailable: {exc}") from exc
         if rate is not None and not rate.allowed:
             return CacheClaim(CacheState.RATE_LIMITED, rate=rate)
         if not current:
@@ -92,12 +89,12 @@ class RedisIdempotencyCache:
     ) -> None:
         entry = _encode(_Entry(CacheState.COMPLETED.value, fingerprint, status, body))
         try:
-            await self._redis.set(self._prefix + scope, entry, px=ttl_ms)
-        except RedisError as exc:
-            raise DependencyUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
+            await self._redis.execute("SET", self._prefix + scope, entry, "PX", ttl_ms)
+        except _REDIS_DOWN as exc:
+            raise DependencyUnavailable(f"Redis is unavailable: {exc}") from exc
 
     async def release(self, scope: str) -> None:
         try:
-            await self._redis.delete(self._prefix + scope)
-        except RedisError as exc:
-            raise DependencyUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
+            await self._redis.execute("DEL", self._prefix + scope)
+        except _REDIS_DOWN as exc:
+            raise DependencyUnavailable(f"Redis is unavailable: {exc}") from exc

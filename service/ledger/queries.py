@@ -1,5 +1,7 @@
 """All the ledger's SQL, as named constants (composed from constants only, never input)."""
 
+import functools
+
 _PAYMENT_COLUMNS = """
     p.id, p.api_key_id, p.status, p.provider, p.provider_reference, p.capture_method,
     p.currency, p.amount, p.amount_authorized, p.amount_captured, p.amount_refunded,
@@ -18,17 +20,28 @@ _PAYMENT_COLUMNS = """
 
 GET_PAYMENT = f"SELECT {_PAYMENT_COLUMNS} FROM payments p WHERE p.id = $1"
 
-LIST_PAYMENTS = f"""
-SELECT {_PAYMENT_COLUMNS} FROM payments p
-WHERE ($1::text IS NULL OR p.status = $1)
-  AND ($2::text IS NULL OR p.provider = $2)
-  AND ($3::text IS NULL OR p.merchant_reference = $3)
-  AND ($4::timestamptz IS NULL OR p.created_at >= $4)
-  AND ($5::timestamptz IS NULL OR p.created_at < $5)
-  AND ($6::text IS NULL OR p.id < $6)
-ORDER BY p.id DESC
-LIMIT $7
-"""
+# Listing: only the filters given are in the statement, so PostgreSQL walks the primary
+# key backwards and stops at the page (a generic "$n IS NULL OR ..." plan scanned and
+# sorted the whole table). One statement text per combination of filters.
+_LIST_FILTERS = {
+    "status": "p.status = ${}",
+    "provider": "p.provider = ${}",
+    "merchant_reference": "p.merchant_reference = ${}",
+    "created_gte": "p.created_at >= ${}",
+    "created_lt": "p.created_at < ${}",
+    "starting_after": "p.id < ${}",
+}
+
+
+@functools.cache
+def list_payments(filters: tuple[str, ...]) -> str:
+    """The listing statement for these filter names; its last parameter is the limit."""
+    where = [_LIST_FILTERS[name].format(n) for n, name in enumerate(filters, start=1)]
+    condition = " AND ".join(where) or "true"
+    return (
+        f"SELECT {_PAYMENT_COLUMNS} FROM payments p WHERE {condition}"
+        f" ORDER BY p.id DESC LIMIT ${len(filters) + 1}"
+    )
 
 
 GET_IDEMPOTENCY = """

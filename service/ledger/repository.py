@@ -149,17 +149,17 @@ class PostgresLedger:
     async def list_payments(
         self, where: PaymentFilter, limit: int, starting_after: str | None
     ) -> Sequence[Payment]:
+        given = {
+            "status": where.status.value if where.status else None,
+            "provider": where.provider,
+            "merchant_reference": where.merchant_reference,
+            "created_gte": where.created_gte,
+            "created_lt": where.created_lt,
+            "starting_after": starting_after,
+        }
+        filters = {name: value for name, value in given.items() if value is not None}
         async with self._conn() as conn:
-            rows = await conn.fetch(
-                q.LIST_PAYMENTS,
-                where.status.value if where.status else None,
-                where.provider,
-                where.merchant_reference,
-                where.created_gte,
-                where.created_lt,
-                starting_after,
-                limit,
-            )
+            rows = await conn.fetch(q.list_payments(tuple(filters)), *filters.values(), limit)
         return [payment_from(row) for row in rows]
 
     async def save(

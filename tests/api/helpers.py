@@ -1,5 +1,6 @@
 """Request builders for the API tests."""
 
+import json
 import uuid
 from typing import Any
 
@@ -49,3 +50,15 @@ async def act(
     client: httpx.AsyncClient, payment_id: str, action: str, body: dict[str, Any] | None = None
 ) -> httpx.Response:
     return await client.post(f"/v1/payments/{payment_id}/{action}", json=body, headers=idem())
+
+
+def log_events(output: str) -> list[dict[str, Any]]:
+    """The JSON log lines in captured output, decoded (other lines are skipped)."""
+    events = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events

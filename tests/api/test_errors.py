@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.api.helpers import card_payment, idem
+from tests.api.helpers import card_payment, idem, log_events
 
 PROBLEM = "application/problem+json"
 
@@ -137,7 +137,7 @@ async def test_logs_never_carry_card_data_or_keys(client, api_key, capfd):
     await client.post("/v1/payments", json=body | {"amount": "x"}, headers=idem())
     out, err = capfd.readouterr()
     logs = out + err
-    assert '"event": "provider_call"' in logs  # the exchange is logged...
+    assert "provider_call" in {e.get("event") for e in log_events(logs)}  # it is logged...
     assert "4242424242424242" not in logs  # ...without the PAN,
     assert '"987"' not in logs  # the CVV,
     assert api_key not in logs  # or the API key

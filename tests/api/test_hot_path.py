@@ -5,7 +5,7 @@ token and the idempotency reservation), one after (the response to replay); two
 PostgreSQL statements, each its own transaction (the payment or pending operation
 with the key's claim; the outcome with the response). An API key is verified from
 memory. Counted by an asyncpg query logger on every pooled connection and by
-counting Redis commands, with the service in this process.
+counting the commands of the Redis client, with the service in this process.
 """
 
 import asyncio
@@ -19,9 +19,9 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
-import redis.asyncio as aioredis
 
 from service.app import create_app
+from service.resp import RespClient
 from tests.api.helpers import card_payment, idem
 from tests.servers import serving
 
@@ -56,15 +56,15 @@ async def counted(
     def create_pool(*args: Any, **kwargs: Any) -> Any:
         return real_pool(*args, init=init, **kwargs)
 
-    real_execute = aioredis.Redis.execute_command
+    real_execute = RespClient.execute
 
-    async def execute_command(self: aioredis.Redis, *args: Any, **options: Any) -> Any:
+    async def execute(self: RespClient, *command: Any) -> Any:
         if counter.on:
-            counter.redis.append(str(args[0]))
-        return await real_execute(self, *args, **options)
+            counter.redis.append(str(command[0]))
+        return await real_execute(self, *command)
 
     monkeypatch.setattr("service.ledger.repository.asyncpg.create_pool", create_pool)
-    monkeypatch.setattr(aioredis.Redis, "execute_command", execute_command)
+    monkeypatch.setattr(RespClient, "execute", execute)
     app = create_app(msgspec.structs.replace(settings, api_key_cache_seconds=60))
     headers = {"Authorization": f"Bearer {await key_factory()}"}
     async with (

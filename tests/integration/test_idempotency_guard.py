@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
-import redis.asyncio as aioredis
 
 from service.domain.errors import (
     DependencyUnavailable,
@@ -26,6 +25,7 @@ from service.orchestration.idempotent import (
     StoredResponse,
     current_request,
 )
+from service.resp import RespClient
 from tests.integration import factories as f
 
 LOCK = timedelta(seconds=30)
@@ -87,8 +87,8 @@ async def key(ledger: PostgresLedger) -> ApiKey:
 
 
 @pytest.fixture
-def cache(redis_client: aioredis.Redis) -> RedisIdempotencyCache:
-    return RedisIdempotencyCache(redis_client, prefix=f"{new_id('idem')}:")
+def cache(resp_client: RespClient) -> RedisIdempotencyCache:
+    return RedisIdempotencyCache(resp_client, prefix=f"{new_id('idem')}:")
 
 
 @pytest.fixture

@@ -3,25 +3,25 @@
 import asyncio
 
 import pytest
-import redis.asyncio as aioredis
 
 from service.domain.ids import new_id
 from service.domain.ports import CacheClaim, CacheState
 from service.idempotency.store import RedisIdempotencyCache
 from service.ratelimit.limiter import RedisRateLimiter
+from service.resp import RespClient
 
 LOCK_MS = 30_000
 TTL_MS = 60_000
 
 
 @pytest.fixture
-def cache(redis_client: aioredis.Redis) -> RedisIdempotencyCache:
-    return RedisIdempotencyCache(redis_client, prefix=f"{new_id('idem')}:")
+def cache(resp_client: RespClient) -> RedisIdempotencyCache:
+    return RedisIdempotencyCache(resp_client, prefix=f"{new_id('idem')}:")
 
 
 @pytest.fixture
-def limiter(redis_client: aioredis.Redis) -> RedisRateLimiter:
-    return RedisRateLimiter(redis_client, prefix=f"{new_id('rl')}:")
+def limiter(resp_client: RespClient) -> RedisRateLimiter:
+    return RedisRateLimiter(resp_client, prefix=f"{new_id('rl')}:")
 
 
 # -- idempotency cache ---------------------------------------------------------------------
@@ -121,25 +121,18 @@ async def test_keys_are_independent(limiter: RedisRateLimiter) -> None:
     assert b.remaining == 1
 
 
-async def test_limiters_with_other_prefixes_do_not_share_keys(
-    redis_client: aioredis.Redis,
-) -> None:
-    one = RedisRateLimiter(redis_client, prefix=f"{new_id('rl')}:")
-    two = RedisRateLimiter(redis_client, prefix=f"{new_id('rl')}:")
+async def test_limiters_with_other_prefixes_do_not_share_keys(resp_client: RespClient) -> None:
+    one = RedisRateLimiter(resp_client, prefix=f"{new_id('rl')}:")
+    two = RedisRateLimiter(resp_client, prefix=f"{new_id('rl')}:")
     assert (await one.hit("k", 0.01, 1)).allowed
     assert not (await one.hit("k", 0.01, 1)).allowed
     assert (await two.hit("k", 0.01, 1)).allowed
 
 
-async def test_concurrent_hits_are_atomic(redis_url: str) -> None:
-    # A client of its own, wide enough for 200 requests on 200 connections at once
-    # (redis-py's default pool stops at 100 and raises beyond).
-    client = aioredis.Redis.from_url(redis_url, max_connections=256)
-    try:
-        limiter = RedisRateLimiter(client, prefix=f"{new_id('rl')}:")
-        decisions = await asyncio.gather(*(limiter.hit("k", 0.001, 50) for _ in range(200)))
-    finally:
-        await client.aclose()
+async def test_concurrent_hits_are_atomic(resp_client: RespClient) -> None:
+    # 200 requests at once over the client's two pipelined connections.
+    limiter = RedisRateLimiter(resp_client, prefix=f"{new_id('rl')}:")
+    decisions = await asyncio.gather(*(limiter.hit("k", 0.001, 50) for _ in range(200)))
     assert sum(d.allowed for d in decisions) == 50
     assert sorted(d.remaining for d in decisions if d.allowed) == list(range(50))
     assert all(d.retry_after_seconds >= 1 for d in decisions if not d.allowed)

@@ -5,6 +5,8 @@ import json
 import sys
 
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.domain.commands import CardDetails
 from service.domain.redact import scrub_text
@@ -63,3 +65,42 @@ def test_configured_logging_writes_redacted_json(monkeypatch):
     assert "999" not in line["body"]
     assert line["level"] == "info"
     assert line["timestamp"]
+
+
+def _full_scrub(text: str) -> str:
+    """scrub_text without its fast path: every pattern, always."""
+    from service.domain import redact as r
+
+    text = r._PAN.sub(r._mask_pan, text)
+    text = r._SECRET_FIELDS.sub(r'\1"***"', text)
+    text = r._API_KEY.sub("sk_***", text)
+    return r._AUTH_HEADER.sub(r"\1\2 ***", text)
+
+
+_PIECES = st.sampled_from(
+    [
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1",
+        "5555555555554444",
+        "378282246310005",
+        '"cvv": "123"',
+        '"PaRes":"eJzV"',
+        '"token" : "tok_1"',
+        "Authorization: Bearer abc.def",
+        "authorization='Basic dXNlcjpwYXNz'",
+        "sk_live_abcdefghijklmnop",
+        "pay_01m7yx4cceczaysrc7yanxg4mv",
+        "2026-11-21T12:17:51.755734Z",
+        "order 23014806643308174",
+        " ",
+        "-",
+        ", ",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=12)), max_size=8).map("".join))
+@settings(max_examples=400)
+def test_the_fast_path_never_skips_what_the_patterns_mask(text: str) -> None:
+    assert scrub_text(text) == _full_scrub(text)
