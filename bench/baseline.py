@@ -1,24 +1,28 @@
 """The baseline: the create scenario's I/O with none of the service's logic.
 
 A bare Litestar app served exactly like the service (uvicorn, uvloop, httptools,
-the same number of workers), whose `POST /v1/payments` does, in order:
+the same number of workers), whose `POST /v1/payments` does the same I/O as the
+service's card charge, in the same order, through the same clients:
 
-1. one Redis EVAL (a Lua script touching two keys: a per-key counter as a rate
-   limit and an idempotency reservation, `SET NX PX`);
-2. one PostgreSQL INSERT (its own table `bench_baseline_payments`, with a jsonb;
-   one round trip: the pool does no reset on release);
+1. one Redis call: the service's own gate script (the rate-limit token and the
+   idempotency reservation, `service.idempotency.store.GATE`) through the
+   service's Redis client (`service.resp`);
+2. one PostgreSQL statement: the ledger's own `ledger_create_payment` (the payment,
+   its pending authorize and the key's claim), its arguments built from a
+   template rather than by the domain;
 3. one POST to the Bizon simulator's `/orders/authorize` with the JSON body the
-   service's Bizon connector sends (Basic auth), through the service's own
-   outbound transport: `service.http`'s `ProviderEndpoint(...)` (built as
-   service/app.py builds it) wrapped in its transport class, called through the
-   `Transport` port (`send(provider, HttpCall) -> HttpReply`), so a change of
-   client library there (httpx, then aiohttp) changes both;
-4. one PostgreSQL UPDATE;
-5. one Redis SET with PX (the stored response);
+   service's Bizon connector sends, through the service's outbound transport
+   (`service.http`, built as service/app.py builds it);
+4. one PostgreSQL statement: `ledger_save_payment` (the authorize resolved, the
+   capture inserted, the response stored with the key);
+5. one Redis SET with PX (the response to replay);
 
-and answers 201. Run: `python -m bench.baseline --port P --workers N` with
-DATABASE_URL, REDIS_URL, BIZON_BASE_URL, BIZON_LOGIN, BIZON_PASSWORD; the table is
-created once by that command before the workers start.
+and answers 201 with a small JSON body. What it leaves out is the service: request
+validation, the domain model and state machine, the connector's mapping of the
+reply, the idempotency bookkeeping, logging, metrics. Run: `python -m
+bench.baseline --port P --workers N` with DATABASE_URL, REDIS_URL, BIZON_BASE_URL,
+BIZON_LOGIN, BIZON_PASSWORD (on a migrated database; its API key row is made by
+that command before the workers start).
 """
 
 import argparse
@@ -29,11 +33,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
 import msgspec
-import redis.asyncio as aioredis
 import uvicorn
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
@@ -41,38 +45,20 @@ from litestar.datastructures import State
 from service import http as service_http
 from service.domain.outcomes import HttpCall, HttpReply
 from service.http import ProviderEndpoint
+from service.idempotency.store import GATE
+from service.resp import RespClient
 from service.settings import call_limit_seconds
 
-TABLE = "bench_baseline_payments"
-CREATE_TABLE = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    id text PRIMARY KEY,
-    idempotency_key text NOT NULL,
-    amount bigint NOT NULL,
-    currency text NOT NULL,
-    status text NOT NULL,
-    provider_reference text,
-    request jsonb NOT NULL,
-    provider_reply jsonb,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now()
-)
+API_KEY_ID = "key_bench_baseline"
+CREATE_KEY = """
+INSERT INTO api_keys (id, name, prefix, secret_hash, scopes)
+VALUES ($1, 'baseline', 'sk_baseline', $1, ARRAY['payments:write'])
+ON CONFLICT (id) DO NOTHING
 """
-INSERT = f"""
-INSERT INTO {TABLE} (id, idempotency_key, amount, currency, status, request)
-VALUES ($1, $2, $3, $4, 'pending', $5::jsonb)
-"""
-UPDATE = f"""
-UPDATE {TABLE} SET status = $2, provider_reference = $3, provider_reply = $4::jsonb,
-    updated_at = now()
-WHERE id = $1
-"""
-# A rate-limit counter and an idempotency reservation: two keys, one round trip.
-RESERVE = """
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then redis.call('PEXPIRE', KEYS[1], 1000) end
-local reserved = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
-return {hits, reserved and 1 or 0}
+CREATE = "SELECT ledger_create_payment($1::jsonb, $2::jsonb, $3::jsonb)"
+SAVE = """
+SELECT ledger_save_payment($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, NULL, $6::jsonb,
+    $7::bytea, NULL)
 """
 TTL_MS = 86_400_000
 READ_TIMEOUT, CONNECT_TIMEOUT = 30.0, 5.0  # the service's Bizon defaults
@@ -163,8 +149,7 @@ def service_transport(endpoint: ProviderEndpoint) -> Transport:
 @dataclass(slots=True)
 class Deps:
     pool: asyncpg.Pool
-    redis: aioredis.Redis
-    reserve: Any
+    redis: RespClient
     transport: Transport
     headers: dict[str, str]
 
@@ -174,6 +159,52 @@ def _deps(app: Litestar) -> Deps:
     return deps
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _rows(payment_id: str, key: str, req: CreateRequest) -> tuple[bytes, bytes, bytes, str]:
+    """The ledger rows a card charge writes first, from a template: no domain model."""
+    now, op_id = _now(), "op_" + uuid.uuid4().hex
+    payment = {
+        "id": payment_id,
+        "api_key_id": API_KEY_ID,
+        "status": "processing",
+        "provider": "bizon",
+        "capture_method": req.capture,
+        "currency": req.currency,
+        "amount": req.amount,
+        "amount_authorized": 0,
+        "amount_captured": 0,
+        "amount_refunded": 0,
+        "payment_method": {"type": "card", "card": {"last4": req.payment_method.card.number[-4:]}},
+        "customer": {"email": req.customer.email, "ip": req.customer.ip},
+        "metadata": {},
+        "version": 0,
+        "created_at": now,
+        "updated_at": now,
+        "provider_details": {},
+    }
+    operation = {
+        "id": op_id,
+        "payment_id": payment_id,
+        "currency": req.currency,
+        "type": "authorize",
+        "status": "pending",
+        "source": "api",
+        "amount": req.amount,
+        "created_at": now,
+    }
+    claim = {
+        "api_key_id": API_KEY_ID,
+        "key": key,
+        "fingerprint": "baseline",
+        "locked_until": now,
+    }
+    enc = msgspec.json.encode
+    return enc(payment), enc(operation), enc(claim), op_id
+
+
 @post("/v1/payments", status_code=201)
 async def create_payment(request: Request[Any, Any, Any]) -> Response[bytes]:
     deps = _deps(request.app)
@@ -181,24 +212,72 @@ async def create_payment(request: Request[Any, Any, Any]) -> Response[bytes]:
     req = msgspec.json.decode(raw, type=CreateRequest)
     key = request.headers.get("idempotency-key", "")
     payment_id = "pay_" + uuid.uuid4().hex
-    await deps.reserve(keys=["baseline:rl:bench", f"baseline:idem:{key}"], args=[1, TTL_MS])
-    await deps.pool.execute(INSERT, payment_id, key, req.amount, req.currency, raw.decode())
+    entry = msgspec.msgpack.encode(["in_flight", "baseline"])
+    await deps.redis.run(
+        GATE, [f"baseline:idem:{key}", "baseline:rl:bench"], [entry, TTL_MS, 10**9, 10**9]
+    )
+    payment, operation, claim, op_id = _rows(payment_id, key, req)
+    await deps.pool.fetchval(CREATE, payment.decode(), operation.decode(), claim.decode())
     call = HttpCall(
         "POST", "/orders/authorize", msgspec.json.encode(bizon_body(payment_id, req)), deps.headers
     )
     reply = await deps.transport.send("bizon", call)
     order = msgspec.json.decode(reply.body, type=Orders).orders[0]
-    await deps.pool.execute(UPDATE, payment_id, order.status, str(order.id), reply.body.decode())
     body = msgspec.json.encode(
         {
             "id": payment_id,
-            "status": order.status,
+            "status": "captured",
             "amount": req.amount,
             "currency": req.currency,
             "provider_reference": str(order.id),
         }
     )
-    await deps.redis.set(f"baseline:resp:{key}", body, px=TTL_MS)
+    now = _now()
+    changes = {
+        "status": "captured",
+        "provider_reference": str(order.id),
+        "amount_authorized": req.amount,
+        "amount_captured": req.amount,
+        "amount_refunded": 0,
+        "payment_method": {"type": "card"},
+        "updated_at": now,
+        "provider_details": {},
+    }
+    resolve = [
+        {
+            "id": op_id,
+            "status": "succeeded",
+            "provider_reference": str(order.id),
+            "resolved_at": now,
+        }
+    ]
+    capture = [
+        {
+            "id": "op_" + uuid.uuid4().hex,
+            "payment_id": payment_id,
+            "currency": req.currency,
+            "type": "capture",
+            "status": "succeeded",
+            "source": "provider",
+            "amount": req.amount,
+            "provider_reference": str(order.id),
+            "created_at": now,
+            "resolved_at": now,
+        }
+    ]
+    complete = {"api_key_id": API_KEY_ID, "key": key, "status": 201, "resource_id": payment_id}
+    enc = msgspec.json.encode
+    await deps.pool.fetchval(
+        SAVE,
+        payment_id,
+        0,
+        enc(changes).decode(),
+        enc(resolve).decode(),
+        enc(capture).decode(),
+        enc(complete).decode(),
+        body,
+    )
+    await deps.redis.execute("SET", f"baseline:idem:{key}", body, "PX", TTL_MS)
     return Response(body, status_code=201, media_type="application/json")
 
 
@@ -222,17 +301,16 @@ def _basic_auth(login: str, password: str) -> str:
 @asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     env = os.environ
-    # The service's pool sizes (DATABASE_POOL_SIZE 10, REDIS_POOL_SIZE 100 by default).
+    # The service's pool sizes (DATABASE_POOL_SIZE 10, REDIS_POOL_SIZE 4 by default).
     pool = await asyncpg.create_pool(
         env["DATABASE_URL"],
         min_size=1,
         max_size=int(env.get("DATABASE_POOL_SIZE", "10")),
         reset=_no_reset,
     )
-    redis_pool = aioredis.BlockingConnectionPool.from_url(
-        env["REDIS_URL"], max_connections=int(env.get("REDIS_POOL_SIZE", "100")), timeout=2
+    redis = RespClient(
+        env["REDIS_URL"], connections=int(env.get("REDIS_POOL_SIZE", "4")), timeout=2.0
     )
-    redis = aioredis.Redis(connection_pool=redis_pool)
     # As service/app.py's _endpoint() builds it from the default Bizon settings.
     bizon = ProviderEndpoint(
         env["BIZON_BASE_URL"],
@@ -246,12 +324,12 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         "Content-Type": "application/json",
         "Accept": "application/json",
     }
-    app.state["deps"] = Deps(pool, redis, redis.register_script(RESERVE), transport, headers)
+    app.state["deps"] = Deps(pool, redis, transport, headers)
     try:
         yield
     finally:
         await transport.close()
-        await redis.aclose()
+        await redis.close()
         await pool.close()
 
 
@@ -265,10 +343,10 @@ def create_app() -> Litestar:
     )
 
 
-async def _create_table(database_url: str) -> None:
+async def _create_key(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute(CREATE_TABLE)
+        await conn.execute(CREATE_KEY, API_KEY_ID)
     finally:
         await conn.close()
 
@@ -279,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    asyncio.run(_create_table(os.environ["DATABASE_URL"]))
+    asyncio.run(_create_key(os.environ["DATABASE_URL"]))
     # The service's own uvicorn settings (service/__main__.py cmd_serve).
     uvicorn.run(
         "bench.baseline:create_app",

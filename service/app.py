@@ -14,7 +14,6 @@ from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
-from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 
 from service.api.context import RequestContextMiddleware, stamp_response
@@ -241,7 +240,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """The service as an ASGI app; settings default to the environment."""
     settings = settings or load_settings(os.environ)
     configure_logging(settings.log_level, settings.log_json)
-    prometheus = PrometheusConfig(app_name="payment-orchestrator", group_path=True, prefix="http")
     v1 = Router(
         path="/v1",
         route_handlers=[
@@ -269,7 +267,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=CacheControlHeader(max_age=86_400, public=True),
             ),
         ],
-        middleware=[RequestContextMiddleware(), prometheus.middleware],
+        middleware=[RequestContextMiddleware()],
         before_send=[stamp_response],
         exception_handlers={Exception: handle_exception},
         openapi_config=openapi_config(),

@@ -1,5 +1,7 @@
 """Metrics shared by the layers (Prometheus), defined once."""
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 PROVIDER_CALLS = Counter(
@@ -28,3 +30,54 @@ RECONCILE_OLDEST_PENDING = Gauge(
     "reconcile_oldest_pending_seconds",
     "Age of the oldest operation still pending (0 when nothing is in doubt).",
 )
+
+# HTTP requests, as litestar's Prometheus plugin named them (dashboards keep working),
+# recorded once per response by service.api.context with label children cached.
+HTTP_REQUESTS = Counter(
+    "http_requests_total",
+    "Total requests",
+    ["method", "path", "status_code", "app_name"],
+)
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Request duration, in seconds",
+    ["method", "path", "status_code", "app_name"],
+)
+HTTP_ERRORS = Counter(
+    "http_requests_error_total",
+    "Total errors in requests (5xx answers)",
+    ["method", "path", "status_code", "app_name"],
+)
+APP_NAME = "payment-orchestrator"
+_http_children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+
+
+def observe_request(method: str, path: str, status: int, seconds: float) -> None:
+    """Count one answered request (`path` is the route template, never the raw path)."""
+    key = (method, path, status)
+    children = _http_children.get(key)
+    if children is None:
+        labels = (method, path, str(status), APP_NAME)
+        children = (
+            HTTP_REQUESTS.labels(*labels),
+            HTTP_DURATION.labels(*labels),
+            HTTP_ERRORS.labels(*labels) if status >= 500 else None,
+        )
+        _http_children[key] = children
+    count, duration, errors = children
+    count.inc()
+    duration.observe(seconds)
+    if errors is not None:
+        errors.inc()
+
+
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once (labels() takes a lock every call)."""
+    key = (id(metric), labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found

@@ -37,19 +37,12 @@ class RedisReplyError(Exception):
 
 
 def pack(args: tuple[Any, ...]) -> bytes:
-    """A command in RESP: an array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
+    """A command in RESP (an array of bulk strings), packed by hiredis."""
     for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
-            data = arg.encode()
-        elif isinstance(arg, int | float):
-            data = repr(arg).encode()
-        else:
+        if not isinstance(arg, str | bytes | int | float) or isinstance(arg, bool):
             raise TypeError(f"cannot send {type(arg).__name__} to Redis")
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
+    packed: bytes = hiredis.pack_command(args)
+    return packed
 
 
 class Script:

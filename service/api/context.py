@@ -1,4 +1,4 @@
-"""The request context: X-Request-Id, structlog binding, and the access log.
+"""The request context: X-Request-Id, structlog binding, the access log and HTTP metrics.
 
 Litestar runs route middleware only for matched routes, so the context is made
 lazily by whichever runs first (middleware, exception handler, or `before_send`
@@ -14,6 +14,8 @@ import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.observability import observe_request
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _KEY = "request_context"
@@ -65,15 +67,19 @@ async def stamp_response(message: Message, scope: Scope) -> None:
     ctx = _context(scope)
     headers = MutableScopeHeaders.from_message(message)
     headers["X-Request-Id"] = ctx["id"]
-    route = scope.get("path_template") or scope.get("path")
+    seconds = time.perf_counter() - ctx["started"]
+    method, status = str(scope.get("method") or ""), message["status"]
+    # The route's template, never the raw path: a 404 would add a series per URL.
+    route = scope.get("path_template") or "<unmatched>"
+    observe_request(method, route, status, seconds)
     if route in ("/health/live", "/health/ready", "/metrics"):
         return
     access_log.info(
         "request",
         request_id=ctx["id"],
-        method=scope.get("method"),
+        method=method,
         path=scope.get("path"),
-        status=message["status"],
-        duration_ms=round((time.perf_counter() - ctx["started"]) * 1000, 1),
+        status=status,
+        duration_ms=round(seconds * 1000, 1),
         api_key_id=ctx.get("api_key_id"),
     )

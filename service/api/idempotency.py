@@ -23,7 +23,7 @@ from service.domain.errors import (
 from service.domain.payments import Payment
 from service.domain.payouts import Payout
 from service.domain.ports import ApiKey, RateDecision
-from service.orchestration.idempotent import Executed, StoredResponse
+from service.orchestration.idempotent import Executed, StoredResponse, current_request
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 JSON = "application/json"
@@ -124,12 +124,19 @@ def encode_payout(payout: Payout) -> bytes:
     return msgspec.json.encode(payout_response(payout))
 
 
+def _body(resource: Any, encode: Encode) -> bytes:
+    """The resource's body: the one its last ledger write stored, if it is that object."""
+    request = current_request()
+    stored = request.rendered(resource) if request is not None else None
+    return stored if stored is not None else encode(resource)
+
+
 def payment_body(payment: Payment) -> tuple[str, bytes]:
-    return payment.id, encode_payment(payment)
+    return payment.id, _body(payment, encode_payment)
 
 
 def payout_body(payout: Payout) -> tuple[str, bytes]:
-    return payout.id, encode_payout(payout)
+    return payout.id, _body(payout, encode_payout)
 
 
 PaymentAction = Callable[[], Awaitable[Payment]]

@@ -21,7 +21,7 @@ return false
 
 # The rate-limit token and the reservation in one call: a money-moving request
 # makes one Redis round trip before the provider call.
-_GATE = Script(
+GATE = Script(
     GCRA
     + """
 local d = gcra(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
@@ -63,7 +63,7 @@ class RedisIdempotencyCache:
                 current = await self._redis.run(_RESERVE, [key], [entry, lock_ms])
             else:
                 reply = await self._redis.run(
-                    _GATE,
+                    GATE,
                     [key, self._rate_prefix + limit.key],
                     [entry, lock_ms, limit.burst, limit.per_second],
                 )

@@ -19,7 +19,7 @@ from service.domain.errors import (
 )
 from service.domain.outcomes import HttpCall, HttpReply
 from service.domain.ports import Connector, Transport
-from service.observability import PROVIDER_CALLS, PROVIDER_LATENCY
+from service.observability import PROVIDER_CALLS, PROVIDER_LATENCY, child
 
 T = TypeVar("T")
 log = structlog.get_logger("provider")
@@ -73,8 +73,8 @@ class ConnectorExecutor:
             raise
         finally:
             elapsed = time.perf_counter() - started
-            PROVIDER_CALLS.labels(connector.name, operation, outcome).inc()
-            PROVIDER_LATENCY.labels(connector.name, operation).observe(elapsed)
+            child(PROVIDER_CALLS, connector.name, operation, outcome).inc()
+            child(PROVIDER_LATENCY, connector.name, operation).observe(elapsed)
             log.info(
                 "provider_call",
                 provider=connector.name,

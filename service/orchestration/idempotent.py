@@ -81,6 +81,7 @@ class IdempotentRequest:
     claimed: bool = False  # the ledger holds the claim (written by us, or taken over)
     resource_id: str | None = None
     stored: tuple[int, bytes] | None = None  # the response the last write completed
+    stored_for: Any = None  # the resource (object) that response was rendered from
 
     def claim(self) -> IdempotencyRecord | None:
         """The claim to write with this request's first ledger write (None after it)."""
@@ -106,8 +107,15 @@ class IdempotentRequest:
             resource.id,
         )
 
-    def completed(self, completion: IdempotencyCompletion) -> None:
+    def completed(self, completion: IdempotencyCompletion, resource: Any) -> None:
         self.stored = (completion.status, completion.body)
+        self.stored_for = resource
+
+    def rendered(self, resource: Any) -> bytes | None:
+        """The body already rendered for exactly this resource object, if any."""
+        if self.stored is not None and self.stored_for is resource:
+            return self.stored[1]
+        return None
 
 
 _current: ContextVar[IdempotentRequest | None] = ContextVar("idempotent_request", default=None)

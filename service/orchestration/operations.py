@@ -37,7 +37,7 @@ from service.domain.payments import (
     apply_success,
 )
 from service.domain.ports import Clock, Connector, IdempotencyRecord, Ledger
-from service.observability import PAYMENT_OUTCOMES
+from service.observability import PAYMENT_OUTCOMES, child
 from service.orchestration.executor import ConnectorExecutor
 from service.orchestration.idempotent import current_request
 from service.orchestration.reconcile import absorb, learn_card, with_operations
@@ -133,10 +133,10 @@ class OperationRunner:
         ):
             return None
         if request is not None and complete is not None:
-            request.completed(complete)
+            request.completed(complete, after)
         for op in resolve + insert:
             if op.status is not OperationStatus.PENDING:
-                PAYMENT_OUTCOMES.labels(before.provider, op.type.value, op.status.value).inc()
+                child(PAYMENT_OUTCOMES, before.provider, op.type.value, op.status.value).inc()
         return after
 
     async def run(

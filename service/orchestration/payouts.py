@@ -200,7 +200,7 @@ class PayoutService:
         if not await self._ledger.save_payout(payout, after, [done], [], complete=complete):
             return await self.get(payout.id)  # a concurrent sync settled it first
         if request is not None and complete is not None:
-            request.completed(complete)
+            request.completed(complete, after)
         return after
 
     async def sync(self, payout_id: str) -> Payout:

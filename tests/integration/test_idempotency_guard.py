@@ -358,7 +358,7 @@ async def test_the_response_is_stored_with_the_last_write_not_after_it(
         complete = request.completion(after)
         assert complete is not None
         assert await ledger.save(before, after, [done], [], complete=complete)
-        request.completed(complete)
+        request.completed(complete, after)
         return Executed(201, render(after)[1], pay.id)
 
     def render(payment) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
