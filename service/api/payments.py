@@ -37,7 +37,7 @@ from service.api.schemas import (
     RefundRequest,
 )
 from service.domain.errors import FieldError, ValidationFailed
-from service.domain.payments import Authentication, PaymentStatus
+from service.domain.payments import Authentication, Payment, PaymentStatus
 from service.domain.ports import ApiKey, PaymentFilter
 
 T = TypeVar("T")
@@ -86,18 +86,19 @@ class PaymentController(Controller):
         A decline is not an HTTP error: the payment is created with status `failed`
         and a `failure`. A provider timeout leaves it `processing` until synced.
         """
-        # `data` documents the body in OpenAPI; SkipValidation leaves decoding to us.
-        req = await strict_body(request, CreatePaymentRequest)
-        if req is None:
-            raise ValidationFailed("a JSON body is required", [FieldError("body", "required")])
-        new = new_payment(req)
         api_key: ApiKey = request.scope["state"]["api_key"]
-        services = services_of(request.app.state)
+        payments = services_of(request.app.state).payments
+
+        async def create() -> Payment:
+            # Decoded and checked only once the key is ours: a replay answers without
+            # either. (`data` documents the body; SkipValidation leaves decoding to us.)
+            req = await strict_body(request, CreatePaymentRequest)
+            if req is None:
+                raise ValidationFailed("a JSON body is required", [FieldError("body", "required")])
+            return await payments.create(new_payment(req), api_key.id)
+
         return await payment_action(  # type: ignore[return-value]
-            request,
-            idempotency_key,
-            201,
-            lambda: services.payments.create(new, api_key.id),
+            request, idempotency_key, 201, create
         )
 
     @get(
