@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import httpx
@@ -58,7 +59,9 @@ def _start_stub(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", STUB % (BODY, port)], start_new_session=True)
 
 
-async def _measure(name: str, call: Callable[[], Awaitable[None]], n: int, c: int) -> dict:
+async def _measure(
+    name: str, call: Callable[[], Awaitable[None]], n: int, c: int
+) -> dict[str, Any]:
     for _ in range(200):  # warm up: connections, code paths
         await call()
     queue = iter(range(n))
@@ -73,7 +76,7 @@ async def _measure(name: str, call: Callable[[], Awaitable[None]], n: int, c: in
     return {"client": name, "cpu_ms_per_call": 1000 * cpu / n, "calls_per_s": n / wall}
 
 
-async def main(n: int, c: int) -> list[dict]:
+async def main(n: int, c: int) -> list[dict[str, Any]]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     proc = _start_stub(port)

@@ -12,7 +12,16 @@ from typing import Any
 
 from bench.procs import ROOT
 
-PACKAGES = ["litestar", "uvicorn", "httpx", "asyncpg", "redis", "msgspec", "uvloop", "httptools"]
+PACKAGES = [
+    "litestar",
+    "uvicorn",
+    "aiohttp",
+    "asyncpg",
+    "hiredis",
+    "msgspec",
+    "uvloop",
+    "httptools",
+]
 MIB = 1024 * 1024
 
 

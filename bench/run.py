@@ -21,6 +21,7 @@ from typing import Any
 from bench import report
 from bench.metrics import Groups
 from bench.procs import ROOT, BenchError, signals_as_exit
+from bench.profile import Profiler
 from bench.scenarios import BY_NAME, SCENARIOS, Fixtures, Scenario, seed
 from bench.stack import Stack
 from bench.wrk import build_script, run_wrk, wrk_binary
@@ -62,6 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--results-dir", type=Path, default=RESULTS)
     p.add_argument("--logs", type=Path, default=None, help="keep the servers' logs here")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample the server with py-spy during each measured run; profiles go to DIR",
+    )
+    p.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the service (repeatable), e.g. DATABASE_POOL_SIZE=16",
+    )
     return p
 
 
@@ -112,6 +127,9 @@ def measure(
     url = getattr(stack.endpoints, scenario.target)
     self_before = _self_cpu()
     xacts_before = stack.pg_activity.sample() if stack.pg_activity else None
+    profiler = None
+    if args.profile and label.startswith("r"):  # measured runs only, not warm-ups or soak
+        profiler = Profiler(args.profile, stack.pids[scenario.target], label, duration)
     before = stack.groups.snapshot()
     result = run_wrk(
         url,
@@ -124,6 +142,7 @@ def measure(
     after = stack.groups.snapshot()
     xacts_after = stack.pg_activity.sample() if stack.pg_activity else None
     self_cpu = _self_cpu() - self_before
+    profile = profiler.finish() if profiler else None
     stack.procs.check_alive()
     cpu = Groups.cpu_seconds(before, after)
     machine = Groups.machine(before, after)
@@ -161,6 +180,7 @@ def measure(
         "other_cpu_s": other,
         "postgres_xacts": _xacts(xacts_before, xacts_after),
         "rss": stack.memory(scenario.target),
+        "profile": str(profile) if profile else None,
     }
 
 
@@ -252,6 +272,17 @@ def run_soak(stack: Stack, fixtures: Fixtures, args: argparse.Namespace) -> dict
     }
 
 
+def service_env(args: argparse.Namespace) -> dict[str, str]:
+    """--service-env NAME=VALUE pairs (validated by the service itself at start-up)."""
+    pairs: dict[str, str] = {}
+    for item in args.service_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"bench: --service-env wants NAME=VALUE, got {item!r}")
+        pairs[name] = value
+    return pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _resolve(_parser().parse_args(argv))
@@ -265,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (
             signals_as_exit(),
-            Stack(args.workers, args.service_root.resolve(), args.logs) as stack,
+            Stack(args.workers, args.service_root.resolve(), args.logs, service_env(args)) as stack,
         ):
             fixtures = seed(
                 stack.endpoints.service, stack.keys.normal, stack.keys.limited, args.seed
@@ -295,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             "wrk_timeout_s": args.timeout,
             "service_root": str(args.service_root.resolve()),
             "soak_chunk_s": args.soak_chunk,
+            "service_env": service_env(args),
         },
         "scenarios": scenarios.get("scenarios", {}),
         "baseline_ratio": baseline_ratio(scenarios.get("scenarios", {})),

@@ -81,8 +81,15 @@ def _service_env_names() -> list[str]:
 class Stack:
     """The servers of a run; `service_root` is the checkout whose `service` is measured."""
 
-    def __init__(self, workers: int, service_root: Path, logs: Path | None = None) -> None:
+    def __init__(
+        self,
+        workers: int,
+        service_root: Path,
+        logs: Path | None = None,
+        service_env: dict[str, str] | None = None,
+    ) -> None:
         self.workers = workers
+        self.service_env = dict(service_env or {})
         self.root = service_root
         self.server_url = datastores.server_url()
         self.redis_url = datastores.redis_url()
@@ -212,7 +219,7 @@ class Stack:
             metrics = self.tmp / f"prometheus-{port}"
             metrics.mkdir()
             env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
-        return self._env(env)
+        return self._env(env | self.service_env)
 
     def _start_service(self) -> None:
         port = free_port()
