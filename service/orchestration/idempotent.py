@@ -2,7 +2,9 @@
 
 * Same key, same request: the stored response is replayed.
 * Same key, another request: `idempotency_key_reused`.
-* Same key while the first is in flight: `idempotency_key_in_use`.
+* Same key while the first is in flight: the request waits (up to `wait`) for the
+  first to finish and answers as it did (or runs, if the first was refused and
+  released the key); still in flight after that: `idempotency_key_in_use`.
 * A request refused before anything moved (validation, state, provider refused or
   unreachable) releases the key, so nothing is stored for it.
 * A holder that died mid-request leaves the key locked until its lock expires;
@@ -21,6 +23,8 @@ operations in one request), or that wrote nothing, completes the key in a
 write of its own. Then one Redis call stores the response for replays.
 """
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -40,6 +44,7 @@ from service.domain.errors import (
     RateLimitExceeded,
 )
 from service.domain.ports import (
+    CacheClaim,
     CacheState,
     Clock,
     IdempotencyCache,
@@ -134,12 +139,14 @@ class IdempotencyGuard:
         clock: Clock,
         ttl: timedelta,
         lock: timedelta,
+        wait: timedelta = timedelta(0),
     ) -> None:
         self._cache = cache
         self._ledger = ledger
         self._clock = clock
         self._ttl_ms = int(ttl.total_seconds() * 1000)
         self._lock = lock
+        self._wait = wait.total_seconds()
 
     async def run(
         self,
@@ -155,14 +162,15 @@ class IdempotencyGuard:
     ) -> StoredResponse:
         """Execute once per (API key, key); `limit` takes the rate-limit token too."""
         scope = f"{api_key_id}:{key}"
-        claim = await self._cache.reserve(
-            scope, fingerprint, int(self._lock.total_seconds() * 1000), limit
-        )
+        lock_ms = int(self._lock.total_seconds() * 1000)
+        claim = await self._cache.reserve(scope, fingerprint, lock_ms, limit)
         if claim.rate is not None and on_rate is not None:
             on_rate(claim.rate)
         if claim.state is CacheState.RATE_LIMITED:
             assert claim.rate is not None
             raise RateLimitExceeded(claim.rate)
+        if claim.state is CacheState.IN_FLIGHT and claim.fingerprint == fingerprint:
+            claim = await self._await_holder(scope, fingerprint, lock_ms, claim)
         if claim.state is not CacheState.RESERVED:
             if claim.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(_REUSED)
@@ -186,6 +194,23 @@ class IdempotencyGuard:
             return await self._execute(scope, request, execute, current)
         finally:
             _current.reset(token)
+
+    async def _await_holder(
+        self, scope: str, fingerprint: str, lock_ms: int, claim: CacheClaim
+    ) -> CacheClaim:
+        """Poll the reservation until its holder finishes or `wait` runs out.
+
+        The answer is then the holder's (a replay), or ours to run (the holder was
+        refused and released the key: the reservation is now this request's).
+        The rate-limit token was taken by the first reserve; polls take none.
+        """
+        deadline = time.monotonic() + self._wait
+        pause = 0.01
+        while claim.state is CacheState.IN_FLIGHT and time.monotonic() < deadline:
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.2)
+            claim = await self._cache.reserve(scope, fingerprint, lock_ms, None)
+        return claim
 
     async def _execute(
         self, scope: str, request: IdempotentRequest, execute: Execute, current: Current

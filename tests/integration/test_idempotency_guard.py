@@ -173,6 +173,67 @@ async def test_concurrent_same_key_is_in_use(
     assert replay == msgspec.structs.replace(done, replayed=True)
 
 
+async def test_a_waiting_request_replays_the_holders_answer(
+    cache: RedisIdempotencyCache, ledger: PostgresLedger, clock: ManualClock, calls: Calls, key
+) -> None:
+    guard = IdempotencyGuard(cache, ledger, clock, ttl=TTL, lock=LOCK, wait=timedelta(seconds=5))
+    idem = new_id("k")
+    calls.proceed = asyncio.Event()
+    first = asyncio.create_task(guard.run(key.id, idem, "fp-1", calls.execute, not_called))
+    await asyncio.wait_for(calls.started.wait(), 5)
+    waiting = asyncio.create_task(guard.run(key.id, idem, "fp-1", calls.execute, not_called))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # it waits for the holder instead of answering 409
+    with pytest.raises(IdempotencyKeyReused):  # another request is refused at once
+        await guard.run(key.id, idem, "fp-2", calls.execute, not_called)
+    calls.proceed.set()
+    done, replay = await asyncio.wait_for(asyncio.gather(first, waiting), 5)
+    assert calls.count == 1
+    assert replay == msgspec.structs.replace(done, replayed=True)
+
+
+async def test_a_waiting_request_runs_when_the_holder_was_refused(
+    cache: RedisIdempotencyCache, ledger: PostgresLedger, clock: ManualClock, calls: Calls, key
+) -> None:
+    guard = IdempotencyGuard(cache, ledger, clock, ttl=TTL, lock=LOCK, wait=timedelta(seconds=5))
+    idem = new_id("k")
+    started, proceed = asyncio.Event(), asyncio.Event()
+
+    async def refused() -> Executed:
+        started.set()
+        await proceed.wait()
+        raise InvalidState("cannot")
+
+    first = asyncio.create_task(guard.run(key.id, idem, "fp-1", refused, not_called))
+    await asyncio.wait_for(started.wait(), 5)
+    waiting = asyncio.create_task(guard.run(key.id, idem, "fp-1", calls.execute, not_called))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    proceed.set()
+    with pytest.raises(InvalidState):
+        await asyncio.wait_for(first, 5)
+    answer = await asyncio.wait_for(waiting, 5)  # the key was released: it runs
+    assert (answer.status, answer.replayed) == (201, False)
+    assert calls.count == 1
+
+
+async def test_a_holder_slower_than_the_wait_is_in_use(
+    cache: RedisIdempotencyCache, ledger: PostgresLedger, clock: ManualClock, calls: Calls, key
+) -> None:
+    guard = IdempotencyGuard(cache, ledger, clock, ttl=TTL, lock=LOCK, wait=timedelta(seconds=0.2))
+    idem = new_id("k")
+    calls.proceed = asyncio.Event()
+    first = asyncio.create_task(guard.run(key.id, idem, "fp-1", calls.execute, not_called))
+    await asyncio.wait_for(calls.started.wait(), 5)
+    try:
+        with pytest.raises(IdempotencyKeyInUse):
+            await asyncio.wait_for(guard.run(key.id, idem, "fp-1", calls.execute, not_called), 5)
+    finally:
+        calls.proceed.set()
+    await asyncio.wait_for(first, 5)
+    assert calls.count == 1
+
+
 @pytest.mark.parametrize(
     "error", [InvalidState("cannot"), ProviderUnreachable("bizon", "connect refused")]
 )
