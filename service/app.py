@@ -52,7 +52,7 @@ from service.orchestration.reconciler import Reconciler
 from service.orchestration.webhooks import WebhookService
 from service.ratelimit import RedisRateLimiter
 from service.resp import RedisReplyError, RedisUnavailable, RespClient
-from service.settings import ProviderSection, Settings, call_limit_seconds, load_settings
+from service.settings import ProviderSection, Settings, load_settings, total_timeout
 
 VERSION = "0.1.0"
 # Swagger UI's own files, served from the swagger-ui-py wheel: no CDN needed.
@@ -99,7 +99,8 @@ def _endpoint(section: ProviderSection) -> ProviderEndpoint:
         section.base_url,
         read_timeout=section.timeout_seconds,
         connect_timeout=section.connect_timeout_seconds,
-        total_timeout=call_limit_seconds(section.connect_timeout_seconds, section.timeout_seconds),
+        total_timeout=total_timeout(section),
+        max_connections=section.max_concurrency,
     )
 
 

@@ -10,11 +10,18 @@ single cost.
 Failures are classified for the executor, and that is what matters for money:
 the connection could not be made (refused, DNS, connect timeout, no free pooled
 connection in time) means the request never left, and only those are retried
-(twice); anything once the connection is up — a reset, a read timeout, the
-hard per-call limit, a malformed response — is an unknown outcome, never a
-failure. (httpx-aiohttp maps aiohttp's connection errors after sending to
-httpx.ConnectTimeout, which would call a request that may have charged "never
-sent"; hence a transport of our own.)
+(twice, while the call's hard limit leaves room for a whole attempt, so that
+limit never ends a call still connecting); anything once the connection is up —
+a reset, a read timeout, the hard per-call limit, a malformed response — is an
+unknown outcome, never a failure. (httpx-aiohttp maps aiohttp's connection
+errors after sending to httpx.ConnectTimeout, which would call a request that
+may have charged "never sent"; hence a transport of our own.)
+
+The pool's connection limit is the provider's outbound concurrency cap
+(`<PROVIDER>_MAX_CONCURRENCY`): a connection is held from sending until the
+reply is read, so at most that many calls are in flight per provider and
+process. A call that gets no free connection within the connect timeout fails
+as "not sent", like a connect error (and is tried again like one).
 """
 
 import asyncio
@@ -79,6 +86,9 @@ class ProviderEndpoint:
 
     async def request(self, call: HttpCall) -> HttpReply:
         url = self.base_url + call.path
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.total_timeout
+        whole_attempt = self.connect_timeout + self.read_timeout
         for attempt in range(_CONNECT_RETRIES + 1):
             try:
                 async with self.session().request(
@@ -93,7 +103,7 @@ class ProviderEndpoint:
                     headers = {k.lower(): v for k, v in response.headers.items()}
                     return HttpReply(response.status, body, headers)
             except _NEVER_LEFT:
-                if attempt == _CONNECT_RETRIES:
+                if attempt == _CONNECT_RETRIES or deadline - loop.time() < whole_attempt:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -38,6 +38,8 @@ class BizonSettings(msgspec.Struct, frozen=True):
     password: Secret
     timeout_seconds: float = 30.0
     connect_timeout_seconds: float = 5.0
+    total_timeout_seconds: float | None = None  # None: call_limit_seconds()
+    max_concurrency: int = 100
     rebill_requires_cvv: bool = True
 
 
@@ -48,6 +50,8 @@ class PaySuperSettings(msgspec.Struct, frozen=True):
     signature_mode: str = "sha512"  # or "secret": the header carries the key itself
     timeout_seconds: float = 30.0
     connect_timeout_seconds: float = 5.0
+    total_timeout_seconds: float | None = None  # None: call_limit_seconds()
+    max_concurrency: int = 100
 
 
 class ProxySolutionsSettings(msgspec.Struct, frozen=True):
@@ -56,6 +60,8 @@ class ProxySolutionsSettings(msgspec.Struct, frozen=True):
     api_key_header: str = "api-key"
     timeout_seconds: float = 30.0
     connect_timeout_seconds: float = 5.0
+    total_timeout_seconds: float | None = None  # None: call_limit_seconds()
+    max_concurrency: int = 100
     merchants_ttl_seconds: float = 300.0
 
 
@@ -65,9 +71,18 @@ class Send2SellSettings(msgspec.Struct, frozen=True):
     method_spoofing: bool = False  # POST with _method=PATCH instead of PATCH
     timeout_seconds: float = 30.0
     connect_timeout_seconds: float = 5.0
+    total_timeout_seconds: float | None = None  # None: call_limit_seconds()
+    max_concurrency: int = 100
 
 
 ProviderSection = BizonSettings | PaySuperSettings | ProxySolutionsSettings | Send2SellSettings
+
+
+def total_timeout(section: ProviderSection) -> float:
+    """A provider's hard limit of one call: its override, else `call_limit_seconds`."""
+    if section.total_timeout_seconds is not None:
+        return section.total_timeout_seconds
+    return call_limit_seconds(section.connect_timeout_seconds, section.timeout_seconds)
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -90,6 +105,10 @@ class Settings(msgspec.Struct, frozen=True):
     redis_pool_size: int = 4
     log_level: str = "INFO"
     log_json: bool = True
+    # One circuit breaker per provider and process (service.orchestration.circuit).
+    circuit_failure_threshold: int = 5
+    circuit_open_seconds: float = 30.0
+    circuit_half_open_probes: int = 1
 
     def provider_timeout(self, provider: str) -> float:
         section = getattr(self, provider, None)
@@ -98,14 +117,7 @@ class Settings(msgspec.Struct, frozen=True):
     def longest_call_seconds(self) -> float:
         """The longest any enabled provider's call can last (0 with none enabled)."""
         sections = (self.bizon, self.paysuper, self.proxy_solutions, self.send2sell)
-        return max(
-            (
-                call_limit_seconds(s.connect_timeout_seconds, s.timeout_seconds)
-                for s in sections
-                if s is not None
-            ),
-            default=0.0,
-        )
+        return max((total_timeout(s) for s in sections if s is not None), default=0.0)
 
 
 class ServerSettings(msgspec.Struct, frozen=True):
@@ -159,6 +171,22 @@ def _int(env: Mapping[str, str], name: str, default: int, errors: list[str]) -> 
     return int(raw)
 
 
+def _total_timeout(env: Mapping[str, str], prefix: str, errors: list[str]) -> float | None:
+    """<PREFIX>_TOTAL_TIMEOUT_SECONDS: at least one whole attempt (a connect and a read)."""
+    name = f"{prefix}_TOTAL_TIMEOUT_SECONDS"
+    if not env.get(name):
+        return None
+    total = _float(env, name, 0.0, errors)
+    connect = _float(env, f"{prefix}_CONNECT_TIMEOUT_SECONDS", 5.0, [])
+    read = _float(env, f"{prefix}_TIMEOUT_SECONDS", 30.0, [])
+    if 0 < total < connect + read:
+        errors.append(
+            f"{name} ({total:g}) must be at least one attempt: "
+            f"connect + read timeout = {connect + read:g} s"
+        )
+    return total
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool, errors: list[str]) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -197,6 +225,8 @@ def _bizon(env: Mapping[str, str], errors: list[str]) -> BizonSettings | None:
         password=Secret(env.get("BIZON_PASSWORD", "")),
         timeout_seconds=_float(env, "BIZON_TIMEOUT_SECONDS", 30.0, errors),
         connect_timeout_seconds=_float(env, "BIZON_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+        total_timeout_seconds=_total_timeout(env, "BIZON", errors),
+        max_concurrency=_int(env, "BIZON_MAX_CONCURRENCY", 100, errors),
         rebill_requires_cvv=_flag(env, "BIZON_REBILL_REQUIRES_CVV", True, errors),
     )
 
@@ -218,6 +248,8 @@ def _paysuper(env: Mapping[str, str], errors: list[str]) -> PaySuperSettings | N
         signature_mode=mode,
         timeout_seconds=_float(env, "PAYSUPER_TIMEOUT_SECONDS", 30.0, errors),
         connect_timeout_seconds=_float(env, "PAYSUPER_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+        total_timeout_seconds=_total_timeout(env, "PAYSUPER", errors),
+        max_concurrency=_int(env, "PAYSUPER_MAX_CONCURRENCY", 100, errors),
     )
 
 
@@ -234,6 +266,8 @@ def _proxy_solutions(env: Mapping[str, str], errors: list[str]) -> ProxySolution
         api_key_header=env.get("PROXY_SOLUTIONS_API_KEY_HEADER", "api-key") or "api-key",
         timeout_seconds=_float(env, "PROXY_SOLUTIONS_TIMEOUT_SECONDS", 30.0, errors),
         connect_timeout_seconds=_float(env, "PROXY_SOLUTIONS_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+        total_timeout_seconds=_total_timeout(env, "PROXY_SOLUTIONS", errors),
+        max_concurrency=_int(env, "PROXY_SOLUTIONS_MAX_CONCURRENCY", 100, errors),
         merchants_ttl_seconds=_float(env, "PROXY_SOLUTIONS_MERCHANTS_TTL_SECONDS", 300.0, errors),
     )
 
@@ -251,6 +285,8 @@ def _send2sell(env: Mapping[str, str], errors: list[str]) -> Send2SellSettings |
         method_spoofing=_flag(env, "SEND2SELL_METHOD_SPOOFING", False, errors),
         timeout_seconds=_float(env, "SEND2SELL_TIMEOUT_SECONDS", 30.0, errors),
         connect_timeout_seconds=_float(env, "SEND2SELL_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
+        total_timeout_seconds=_total_timeout(env, "SEND2SELL", errors),
+        max_concurrency=_int(env, "SEND2SELL_MAX_CONCURRENCY", 100, errors),
     )
 
 
@@ -283,6 +319,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_pool_size=_int(env, "REDIS_POOL_SIZE", 4, errors),
         log_level=_log_level(env, errors),
         log_json=_log_format(env, errors),
+        circuit_failure_threshold=_int(env, "CIRCUIT_FAILURE_THRESHOLD", 5, errors),
+        circuit_open_seconds=_float(env, "CIRCUIT_OPEN_SECONDS", 30.0, errors),
+        circuit_half_open_probes=_int(env, "CIRCUIT_HALF_OPEN_PROBES", 1, errors),
     )
     if errors:
         raise SettingsError("invalid configuration:\n  - " + "\n  - ".join(errors))
@@ -317,7 +356,8 @@ def load_server_settings(env: Mapping[str, str], settings: Settings) -> ServerSe
     if server.shutdown_timeout_seconds <= longest:
         errors.append(
             f"SHUTDOWN_TIMEOUT_SECONDS ({server.shutdown_timeout_seconds:g}) must be longer "
-            f"than the longest provider call ({longest:g} s: 3 x connect + 2 x read timeout)"
+            f"than the longest provider call ({longest:g} s: its total timeout, by default "
+            "3 x connect + 2 x read timeout)"
         )
     if server.workers > 1 and server.metrics_multiproc_dir is None:
         errors.append("PROMETHEUS_MULTIPROC_DIR is required with WORKERS > 1 (merged metrics)")

@@ -99,6 +99,53 @@ def test_the_shutdown_grace_must_outlast_the_longest_provider_call():
     assert load_server_settings({"SHUTDOWN_TIMEOUT_SECONDS": "100"}, slow).port == 8000
 
 
+BIZON = BASE | {"BIZON_BASE_URL": "http://bizon", "BIZON_LOGIN": "p"}
+
+
+def test_the_breaker_and_the_outbound_cap_have_defaults():
+    settings = load_settings(BIZON)
+    assert settings.circuit_failure_threshold == 5
+    assert settings.circuit_open_seconds == 30
+    assert settings.circuit_half_open_probes == 1
+    assert settings.bizon is not None
+    assert settings.bizon.max_concurrency == 100
+    assert settings.bizon.total_timeout_seconds is None
+    assert settings.longest_call_seconds() == 3 * 5 + 2 * 30  # call_limit_seconds
+
+
+def test_a_total_timeout_overrides_the_call_limit():
+    settings = load_settings(
+        BIZON | {"BIZON_TOTAL_TIMEOUT_SECONDS": "36", "BIZON_MAX_CONCURRENCY": "3"}
+    )
+    assert settings.bizon is not None
+    assert (settings.bizon.total_timeout_seconds, settings.bizon.max_concurrency) == (36, 3)
+    assert settings.longest_call_seconds() == 36
+    # The shutdown grace is checked against the override, not 3 x connect + 2 x read.
+    assert load_server_settings({"SHUTDOWN_TIMEOUT_SECONDS": "40"}, settings).port == 8000
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        # One attempt needs a connect and a read: 5 + 30 s by default.
+        ({"BIZON_TOTAL_TIMEOUT_SECONDS": "34.9"}, "at least one attempt: connect \\+ read"),
+        (
+            {
+                "BIZON_TOTAL_TIMEOUT_SECONDS": "5",
+                "BIZON_TIMEOUT_SECONDS": "3",
+                "BIZON_CONNECT_TIMEOUT_SECONDS": "2.5",
+            },
+            "= 5.5 s",
+        ),
+        ({"BIZON_TOTAL_TIMEOUT_SECONDS": "0"}, "BIZON_TOTAL_TIMEOUT_SECONDS must be > 0"),
+        ({"BIZON_MAX_CONCURRENCY": "0"}, "BIZON_MAX_CONCURRENCY must be a positive integer"),
+    ],
+)
+def test_a_total_timeout_shorter_than_one_attempt_is_refused(env, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings(BIZON | env)
+
+
 def test_several_workers_need_a_metrics_directory():
     with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR"):
         load_server_settings({"WORKERS": "2"}, load_settings(BASE))
@@ -114,6 +161,9 @@ def test_several_workers_need_a_metrics_directory():
         ("RECONCILE_IN_PROCESS", "sometimes"),
         ("LOG_LEVEL", "LOUD"),
         ("LOG_FORMAT", "xml"),
+        ("CIRCUIT_FAILURE_THRESHOLD", "0"),
+        ("CIRCUIT_OPEN_SECONDS", "-1"),
+        ("CIRCUIT_HALF_OPEN_PROBES", "some"),
     ],
 )
 def test_bad_values_are_named(name, value):
@@ -149,6 +199,8 @@ EVERY = {
     "BIZON_PASSWORD": "pw",
     "BIZON_TIMEOUT_SECONDS": "11",
     "BIZON_CONNECT_TIMEOUT_SECONDS": "2",
+    "BIZON_TOTAL_TIMEOUT_SECONDS": "20",
+    "BIZON_MAX_CONCURRENCY": "7",
     "BIZON_REBILL_REQUIRES_CVV": "false",
     "PAYSUPER_BASE_URL": "http://paysuper",
     "PAYSUPER_PROJECT_ID": "proj",
@@ -156,17 +208,23 @@ EVERY = {
     "PAYSUPER_SIGNATURE_MODE": "secret",
     "PAYSUPER_TIMEOUT_SECONDS": "12",
     "PAYSUPER_CONNECT_TIMEOUT_SECONDS": "3",
+    "PAYSUPER_TOTAL_TIMEOUT_SECONDS": "40",
+    "PAYSUPER_MAX_CONCURRENCY": "8",
     "PROXY_SOLUTIONS_BASE_URL": "http://proxy/api",
     "PROXY_SOLUTIONS_API_KEY": "key",
     "PROXY_SOLUTIONS_API_KEY_HEADER": "X-Key",
     "PROXY_SOLUTIONS_TIMEOUT_SECONDS": "13",
     "PROXY_SOLUTIONS_CONNECT_TIMEOUT_SECONDS": "4",
+    "PROXY_SOLUTIONS_TOTAL_TIMEOUT_SECONDS": "50",
+    "PROXY_SOLUTIONS_MAX_CONCURRENCY": "9",
     "PROXY_SOLUTIONS_MERCHANTS_TTL_SECONDS": "7",
     "SEND2SELL_BASE_URL": "http://send2sell",
     "SEND2SELL_TOKEN": "tok",
     "SEND2SELL_METHOD_SPOOFING": "true",
     "SEND2SELL_TIMEOUT_SECONDS": "14",
     "SEND2SELL_CONNECT_TIMEOUT_SECONDS": "1",
+    "SEND2SELL_TOTAL_TIMEOUT_SECONDS": "17",
+    "SEND2SELL_MAX_CONCURRENCY": "10",
     "RECONCILE_AFTER_SECONDS": "30",
     "RECONCILE_INTERVAL_SECONDS": "2",
     "RECONCILE_BATCH_SIZE": "7",
@@ -180,6 +238,9 @@ EVERY = {
     "REDIS_POOL_SIZE": "6",
     "LOG_LEVEL": "DEBUG",
     "LOG_FORMAT": "console",
+    "CIRCUIT_FAILURE_THRESHOLD": "3",
+    "CIRCUIT_OPEN_SECONDS": "12",
+    "CIRCUIT_HALF_OPEN_PROBES": "2",
     "HOST": "0.0.0.0",
     "PORT": "9000",
     "WORKERS": "2",

@@ -180,14 +180,19 @@ One ExternalSecret data entry. Usage: include "payment-orchestrator.externalSecr
 {{- end }}
 
 {{/*
-The longest call of any enabled provider, in seconds: 3 connects (two are
-retried) and 2 reads, as service.settings.call_limit_seconds computes it.
+The longest call of any enabled provider, in seconds: its totalTimeoutSeconds,
+else 3 connects (two are retried) and 2 reads, as service.settings.total_timeout
+computes it.
 */}}
 {{- define "payment-orchestrator.longestCallSeconds" -}}
 {{- $longest := 0.0 }}
 {{- range $name, $p := .Values.providers }}
 {{- if $p.enabled }}
+{{- if $p.totalTimeoutSeconds }}
+{{- $longest = maxf $longest $p.totalTimeoutSeconds }}
+{{- else }}
 {{- $longest = maxf $longest (addf (mulf $p.connectTimeoutSeconds 3) (mulf $p.timeoutSeconds 2)) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- $longest }}
@@ -202,7 +207,7 @@ is always rendered.
 {{- $shutdown := .Values.server.shutdown }}
 {{- $longest := include "payment-orchestrator.longestCallSeconds" . | float64 }}
 {{- if le (float64 $shutdown.timeoutSeconds) $longest }}
-{{- fail (printf "server.shutdown.timeoutSeconds (%v) must be longer than the longest provider call (%v s: 3 x connectTimeoutSeconds + 2 x timeoutSeconds); the service refuses to start otherwise" $shutdown.timeoutSeconds $longest) }}
+{{- fail (printf "server.shutdown.timeoutSeconds (%v) must be longer than the longest provider call (%v s: totalTimeoutSeconds, by default 3 x connectTimeoutSeconds + 2 x timeoutSeconds); the service refuses to start otherwise" $shutdown.timeoutSeconds $longest) }}
 {{- end }}
 {{- if le (float64 $shutdown.terminationGracePeriodSeconds) (addf $shutdown.preStopSleepSeconds $shutdown.timeoutSeconds) }}
 {{- fail (printf "server.shutdown.terminationGracePeriodSeconds (%v) must be longer than preStopSleepSeconds + timeoutSeconds (%v + %v)" $shutdown.terminationGracePeriodSeconds $shutdown.preStopSleepSeconds $shutdown.timeoutSeconds) }}
@@ -227,6 +232,9 @@ is always rendered.
 {{- range $name, $provider := $p }}
 {{- if and $provider.enabled (not $provider.baseUrl) }}
 {{- fail (printf "providers.%s.baseUrl is required when providers.%s.enabled" $name $name) }}
+{{- end }}
+{{- if and $provider.totalTimeoutSeconds (lt (float64 $provider.totalTimeoutSeconds) (addf $provider.connectTimeoutSeconds $provider.timeoutSeconds)) }}
+{{- fail (printf "providers.%s.totalTimeoutSeconds (%v) must be at least one attempt: connectTimeoutSeconds + timeoutSeconds (%v + %v)" $name $provider.totalTimeoutSeconds $provider.connectTimeoutSeconds $provider.timeoutSeconds) }}
 {{- end }}
 {{- end }}
 {{- if and $p.bizon.enabled (not $p.bizon.login) }}
