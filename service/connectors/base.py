@@ -39,7 +39,7 @@ from service.domain.outcomes import (
     Quote,
 )
 from service.domain.payments import PaymentMethodType
-from service.domain.ports import Capability
+from service.domain.ports import Capability, ReconcileStrategy
 from service.domain.redact import scrub_text
 from service.domain.webhooks import WebhookEvent
 
@@ -99,6 +99,8 @@ class ConnectorBase:
     quote_type: ClassVar[type[msgspec.Struct] | None] = None
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset()
     sync_repeats_payment: ClassVar[bool] = False
+    # The safe default: nothing can be asked, so operators settle what stays in doubt.
+    reconcile_strategy: ClassVar[ReconcileStrategy] = ReconcileStrategy.MANUAL
 
     def _unsupported(self, operation: str) -> NoReturn:
         raise OperationNotSupported(self.name, f"{operation} is not supported by {self.name}")

@@ -26,6 +26,11 @@ the doc is silent this connector takes the safest reading:
   service) does not exist (422 `provider_order_not_found`); 422 -> the list of
   messages passed through as `errors[]`; 5xx or a timeout -> the outcome is unknown.
 * The reply names no payment id; the vendor order id is the provider reference.
+* Reconciling (strategy `manual`): with no status call and no notification the
+  reconciler cannot learn anything. A balance payment left in doubt by a timeout
+  goes to operators at the first look; an invoice waiting for its payer after
+  RECONCILE_MAX_ATTEMPTS looks. Operators check the order at Proxy-Solutions and
+  resolve the payment (`POST /v1/ops/payments/{id}/resolve`).
 """
 
 from decimal import Decimal
@@ -58,7 +63,7 @@ from service.domain.outcomes import (
     Quote,
 )
 from service.domain.payments import ActionPurpose, NextAction, PaymentMethodType
-from service.domain.ports import Capability
+from service.domain.ports import Capability, ReconcileStrategy
 
 __all__ = ["ProxySolutionsConnector", "ProxySolutionsOptions", "ProxySolutionsQuoteRequest"]
 
@@ -147,6 +152,7 @@ class ProxySolutionsConnector(ConnectorBase):
     supports: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.PAY_ORDER, Capability.PAYMENT_METHODS, Capability.QUOTES}
     )
+    reconcile_strategy: ClassVar[ReconcileStrategy] = ReconcileStrategy.MANUAL
     options_type: ClassVar[type[msgspec.Struct] | None] = ProxySolutionsOptions
     quote_type: ClassVar[type[msgspec.Struct] | None] = ProxySolutionsQuoteRequest
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset(

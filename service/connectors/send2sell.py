@@ -40,6 +40,9 @@ connector takes the safest reading:
   be "paid already" in other words. Sync only confirms again while an attempt
   is in doubt and its first call is past its time limit (the orchestrator
   enforces it for connectors with `sync_repeats_payment`).
+* Reconciling (strategy `confirm_again`): the reconciler runs that sync for an
+  attempt in doubt; one it still cannot settle (the protocol error above, a
+  provider that keeps failing) goes to operators after RECONCILE_MAX_ATTEMPTS.
 """
 
 from decimal import Decimal
@@ -70,7 +73,7 @@ from service.domain.outcomes import (
     ProviderState,
 )
 from service.domain.payments import Failure, PaymentMethodType
-from service.domain.ports import Capability
+from service.domain.ports import Capability, ReconcileStrategy
 
 __all__ = ["Send2SellBilling", "Send2SellConnector", "Send2SellOptions"]
 
@@ -154,6 +157,7 @@ class Send2SellConnector(ConnectorBase):
     options_type: ClassVar[type[msgspec.Struct] | None] = Send2SellOptions
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset({PaymentMethodType.PREPAID_CREDITS})
     sync_repeats_payment: ClassVar[bool] = True  # no status call: confirming again is the sync
+    reconcile_strategy: ClassVar[ReconcileStrategy] = ReconcileStrategy.CONFIRM_AGAIN
 
     def __init__(self, token: str, *, method_spoofing: bool = False) -> None:
         self._token = token

@@ -30,6 +30,10 @@ class PaymentStatus(StrEnum):
     VOIDED = "voided"
     FAILED = "failed"
     CHARGED_BACK = "charged_back"
+    # In doubt and handed to operators: the reconciler stopped guessing (too many tries,
+    # or a provider it cannot ask). Its operations stay pending until the provider's
+    # evidence (a sync, a notification) or an operator's verdict settles them.
+    NEEDS_ATTENTION = "needs_attention"
 
 
 class OperationType(StrEnum):
@@ -51,6 +55,7 @@ class OperationSource(StrEnum):
     API = "api"  # asked for by a caller of this service
     PROVIDER = "provider"  # a consequence of another call (an auto-charge)
     SYNC = "sync"  # found at the provider, made outside this service
+    OPERATOR = "operator"  # recorded by a person, from what they checked at the provider
 
 
 class CaptureMethod(StrEnum):
@@ -126,6 +131,10 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     failure: Failure | None = None
     resolved_at: datetime | None = None
     reason: str | None = None
+    # Who settled a pending operation by hand (an operator's verdict), and why.
+    resolution_source: OperationSource | None = None
+    resolved_by: str | None = None  # the operator's API key id
+    resolution_reason: str | None = None
 
 
 class Payment(msgspec.Struct, frozen=True):
@@ -181,6 +190,11 @@ def resting_status(payment: Payment) -> PaymentStatus:
 
 
 def _require(payment: Payment, allowed: set[PaymentStatus], action: str) -> None:
+    if payment.status is PaymentStatus.NEEDS_ATTENTION:
+        raise InvalidState(
+            f"the payment needs attention and cannot be {action}: its outcome at "
+            f"{payment.provider} is unknown until a sync or an operator settles it"
+        )
     if payment.status not in allowed:
         raise InvalidState(f"a {payment.status} payment cannot be {action}")
 
@@ -192,11 +206,17 @@ def _positive(amount: int) -> None:
 
 CAPTURABLE = {PaymentStatus.AUTHORIZED}
 # The supplement allows rebill from every order status but new and prepared.
-REBILLABLE = set(PaymentStatus) - {PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION}
+REBILLABLE = set(PaymentStatus) - {
+    PaymentStatus.PROCESSING,
+    PaymentStatus.REQUIRES_ACTION,
+    PaymentStatus.NEEDS_ATTENTION,
+}
 # An OCT on a past payment needs an order that was charged (charged or refunded).
 CREDITABLE = {PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 VOIDABLE = {PaymentStatus.AUTHORIZED}
 REFUNDABLE = {PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED}
+# What may be handed to operators: a payment with an operation in doubt.
+ATTENTION_FROM = {PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION}
 
 
 def check_capture(payment: Payment, amount: int | None) -> int:
@@ -244,6 +264,7 @@ def check_credit_source(source: Payment) -> None:
 
 def cancel_plan(payment: Payment) -> OperationType:
     """Cancel means void before capture and a full refund of what is left after it."""
+    _require(payment, VOIDABLE | REFUNDABLE, "cancelled")
     if payment.status in VOIDABLE:
         return OperationType.VOID
     if payment.status in REFUNDABLE:

@@ -12,6 +12,7 @@ class PayoutStatus(StrEnum):
     PROCESSING = "processing"  # sent, outcome not known yet
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    NEEDS_ATTENTION = "needs_attention"  # in doubt, handed to operators (a sync still settles it)
 
 
 class PayoutDestination(msgspec.Struct, frozen=True):

@@ -61,6 +61,21 @@ class Capability(StrEnum):
     QUOTES = "quotes"
 
 
+class ReconcileStrategy(StrEnum):
+    """How the reconciler learns the fate of an operation left in doubt at a provider."""
+
+    STATUS_CALL = "status_call"  # sync asks the provider's status call (Bizon GET /orders)
+    # sync sends the attempt again where the provider pays an order once (Send2Sell)
+    CONFIRM_AGAIN = "confirm_again"
+    WEBHOOKS = "webhooks"  # nothing to ask: only the provider's notifications tell
+    MANUAL = "manual"  # nothing to ask and nothing notified: operators settle it
+
+    @property
+    def asks(self) -> bool:
+        """Whether a sync can learn anything from the provider."""
+        return self in (ReconcileStrategy.STATUS_CALL, ReconcileStrategy.CONFIRM_AGAIN)
+
+
 class Connector(Protocol):
     """A translator between domain commands and one provider's wire format.
 
@@ -78,6 +93,10 @@ class Connector(Protocol):
     # that pays once per order and has no status call): sync then runs only while an
     # attempt is in doubt, never on a settled payment, where it could pay anew.
     sync_repeats_payment: ClassVar[bool]
+    # What the reconciler does with an operation left in doubt: sync (the strategies that
+    # ask), or wait for a notification, or nothing; either way a subject it cannot settle
+    # goes to `needs_attention` instead of being ignored forever.
+    reconcile_strategy: ClassVar[ReconcileStrategy]
 
     def validate_authorize(self, cmd: Authorize) -> list[FieldError]:
         """Field errors that make the provider certain to refuse `cmd`."""
@@ -209,6 +228,25 @@ class ReconcileClaim(msgspec.Struct, frozen=True):
     longest_backoff: timedelta
 
 
+class InDoubtQuery(msgspec.Struct, frozen=True):
+    """Payments in doubt: `needs_attention`, or an operation pending since `pending_since`."""
+
+    pending_since: datetime
+    limit: int
+    starting_after: str | None = None
+    provider: str | None = None
+
+
+class InDoubt(msgspec.Struct, frozen=True):
+    """A payment in doubt with what the reconciler knows of it."""
+
+    payment: Payment
+    attempts: int = 0  # reconciler passes that looked at it
+    last_error: str | None = None  # the last sync's failure
+    reason: str | None = None  # why it was handed to operators
+    marked_at: datetime | None = None  # when it was
+
+
 class Ledger(Protocol):
     """The canonical payment ledger; each method is one transaction."""
 
@@ -271,8 +309,23 @@ class Ledger(Protocol):
     async def note_claim(self, subject_id: str, error: str, now: datetime) -> None: ...
     async def release_claim(self, subject_id: str) -> None: ...
 
+    async def flag_claim(self, subject_id: str, reason: str, now: datetime) -> None:
+        """Record why a subject went to operators; the reconciler claims it no more."""
+        ...
+
     async def oldest_pending(self) -> datetime | None:
-        """When the oldest operation still pending was started (None: nothing in doubt)."""
+        """When the oldest operation the reconciler still works on was started.
+
+        None: nothing in doubt. Subjects handed to operators are not counted.
+        """
+        ...
+
+    async def needs_attention(self) -> Mapping[str, int]:
+        """How many payments and payouts are `needs_attention`, by kind."""
+        ...
+
+    async def list_in_doubt(self, query: InDoubtQuery) -> Sequence[InDoubt]:
+        """Payments in doubt, newest first, with the reconciler's notes."""
         ...
 
     async def mark_webhook(self, mark: WebhookMark) -> None: ...

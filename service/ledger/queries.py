@@ -13,7 +13,9 @@ _PAYMENT_COLUMNS = """
         'type', o.type, 'status', o.status,
         'amount', o.amount, 'currency', o.currency, 'source', o.source,
         'provider_reference', o.provider_reference, 'failure', o.failure,
-        'reason', o.reason, 'created_at', o.created_at, 'resolved_at', o.resolved_at)
+        'reason', o.reason, 'created_at', o.created_at, 'resolved_at', o.resolved_at,
+        'resolution_source', o.resolution_source, 'resolved_by', o.resolved_by,
+        'resolution_reason', o.resolution_reason)
         ORDER BY o.created_at, o.id)
       FROM operations o WHERE o.payment_id = p.id), '[]')::text AS operations
 """
@@ -80,7 +82,9 @@ SELECT p.id, p.api_key_id, p.status, p.provider, p.provider_reference, p.currenc
         'id', o.id, 'payout_id', o.payout_id, 'type', o.type, 'status', o.status,
         'amount', o.amount, 'currency', o.currency, 'source', o.source,
         'provider_reference', o.provider_reference, 'failure', o.failure,
-        'reason', o.reason, 'created_at', o.created_at, 'resolved_at', o.resolved_at)
+        'reason', o.reason, 'created_at', o.created_at, 'resolved_at', o.resolved_at,
+        'resolution_source', o.resolution_source, 'resolved_by', o.resolved_by,
+        'resolution_reason', o.resolution_reason)
         ORDER BY o.created_at, o.id)
       FROM operations o WHERE o.payout_id = p.id), '[]')::text AS operations
 FROM payouts p WHERE p.id = $1
@@ -129,8 +133,23 @@ ORDER BY id
 
 # -- the reconciler: subjects in doubt, claimed with SKIP LOCKED on their claim row --
 
-# $1 now, $2 pending since at most, $3 providers able to sync
-SEED_PAYMENT_CLAIMS = """
+# A claim flagged when its subject was handed to operators is reset when the subject is
+# in doubt anew (settled since, then a new operation): only those rows are touched, so
+# concurrent seeds never lock the rows other reconcilers are about to claim.
+_RESET_FLAGGED = """
+WITH reset AS (
+    UPDATE reconcile_claims c SET attempts = 0, next_at = $1, updated_at = $1,
+        last_error = NULL, reason = NULL, attention_at = NULL
+    FROM {table} s
+    WHERE c.attention_at IS NOT NULL AND s.id = c.subject_id AND s.status IN ({statuses})
+      AND s.provider = ANY($3::text[])
+    RETURNING c.subject_id)
+"""
+
+# $1 now, $2 pending since at most, $3 providers to reconcile
+SEED_PAYMENT_CLAIMS = (
+    _RESET_FLAGGED.format(table="payments", statuses="'processing', 'requires_action'")
+    + """
 INSERT INTO reconcile_claims (subject_id, kind, provider, attempts, next_at, updated_at)
 SELECT p.id, 'payment', p.provider, 0, $1, $1 FROM payments p
 WHERE p.status IN ('processing', 'requires_action') AND p.provider = ANY($3::text[])
@@ -138,8 +157,11 @@ WHERE p.status IN ('processing', 'requires_action') AND p.provider = ANY($3::tex
               WHERE o.payment_id = p.id AND o.status = 'pending' AND o.created_at <= $2)
 ON CONFLICT (subject_id) DO NOTHING
 """
+)
 
-SEED_PAYOUT_CLAIMS = """
+SEED_PAYOUT_CLAIMS = (
+    _RESET_FLAGGED.format(table="payouts", statuses="'processing'")
+    + """
 INSERT INTO reconcile_claims (subject_id, kind, provider, attempts, next_at, updated_at)
 SELECT p.id, 'payout', p.provider, 0, $1, $1 FROM payouts p
 WHERE p.status = 'processing' AND p.provider = ANY($3::text[])
@@ -147,6 +169,7 @@ WHERE p.status = 'processing' AND p.provider = ANY($3::text[])
               WHERE o.payout_id = p.id AND o.status = 'pending' AND o.created_at <= $2)
 ON CONFLICT (subject_id) DO NOTHING
 """
+)
 
 # Taking a claim updates its row, so a replica that read it before is re-checked by
 # PostgreSQL against the new next_at and skips it: one holder per subject and lease.
@@ -159,6 +182,7 @@ SET attempts = c.attempts + 1,
 WHERE c.subject_id IN (
     SELECT subject_id FROM reconcile_claims
     WHERE kind = $2 AND next_at <= $1 AND provider = ANY($6::text[])
+      AND attention_at IS NULL
     ORDER BY next_at, subject_id
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
@@ -169,8 +193,40 @@ NOTE_CLAIM = "UPDATE reconcile_claims SET last_error = $2, updated_at = $3 WHERE
 
 RELEASE_CLAIM = "DELETE FROM reconcile_claims WHERE subject_id = $1"
 
+# $1 subject, $2 reason, $3 now
+FLAG_CLAIM = """
+UPDATE reconcile_claims SET reason = $2, attention_at = $3, updated_at = $3
+WHERE subject_id = $1
+"""
+
+# What the reconciler still works on: subjects handed to operators are counted apart.
 OLDEST_PENDING = """
-SELECT min(created_at) FROM operations WHERE status = 'pending'
+SELECT min(o.created_at) FROM operations o
+WHERE o.status = 'pending'
+  AND NOT EXISTS (SELECT 1 FROM payments p
+                  WHERE p.id = o.payment_id AND p.status = 'needs_attention')
+  AND NOT EXISTS (SELECT 1 FROM payouts q
+                  WHERE q.id = o.payout_id AND q.status = 'needs_attention')
+"""
+
+NEEDS_ATTENTION = """
+SELECT (SELECT count(*) FROM payments WHERE status = 'needs_attention') AS payment,
+       (SELECT count(*) FROM payouts WHERE status = 'needs_attention') AS payout
+"""
+
+# $1 pending since, $2 starting after (id), $3 provider, $4 limit
+LIST_IN_DOUBT = f"""
+SELECT {_PAYMENT_COLUMNS}, c.attempts AS claim_attempts, c.last_error AS claim_last_error,
+    c.reason AS claim_reason, c.attention_at AS claim_attention_at
+FROM payments p LEFT JOIN reconcile_claims c ON c.subject_id = p.id
+WHERE (p.status = 'needs_attention'
+       OR p.id IN (SELECT o.payment_id FROM operations o
+                   WHERE o.status = 'pending' AND o.created_at <= $1
+                     AND o.payment_id IS NOT NULL))
+  AND ($2::text IS NULL OR p.id < $2)
+  AND ($3::text IS NULL OR p.provider = $3)
+ORDER BY p.id DESC
+LIMIT $4
 """
 
 # -- the ledger's writes: one function call each (migration 0006) ----------------------

@@ -6,7 +6,7 @@ payment's `version`, and a pending operation is resolved at most once
 the payment's totals equal to its succeeded operations.
 """
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +30,8 @@ from service.domain.ports import (
     IdempotencyCompletion,
     IdempotencyRecord,
     IdempotencyState,
+    InDoubt,
+    InDoubtQuery,
     PaymentFilter,
     ReconcileClaim,
 )
@@ -267,10 +269,39 @@ class PostgresLedger:
         async with self._conn() as conn:
             await conn.execute(q.RELEASE_CLAIM, subject_id)
 
+    async def flag_claim(self, subject_id: str, reason: str, now: datetime) -> None:
+        async with self._conn() as conn:
+            await conn.execute(q.FLAG_CLAIM, subject_id, reason[:1000], now)
+
     async def oldest_pending(self) -> datetime | None:
         async with self._conn() as conn:
             value: datetime | None = await conn.fetchval(q.OLDEST_PENDING)
         return value
+
+    async def needs_attention(self) -> Mapping[str, int]:
+        async with self._conn() as conn:
+            row = await conn.fetchrow(q.NEEDS_ATTENTION)
+        return {"payment": row["payment"], "payout": row["payout"]}
+
+    async def list_in_doubt(self, query: InDoubtQuery) -> Sequence[InDoubt]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                q.LIST_IN_DOUBT,
+                query.pending_since,
+                query.starting_after,
+                query.provider,
+                query.limit,
+            )
+        return [
+            InDoubt(
+                payment=payment_from(row),
+                attempts=row["claim_attempts"] or 0,
+                last_error=row["claim_last_error"],
+                reason=row["claim_reason"],
+                marked_at=row["claim_attention_at"],
+            )
+            for row in rows
+        ]
 
     # -- webhooks --------------------------------------------------------------------
 

@@ -211,6 +211,9 @@ def operation_row(op: Operation) -> dict[str, Any]:
             "reason": op.reason,
             "created_at": op.created_at,
             "resolved_at": op.resolved_at,
+            "resolution_source": op.resolution_source,
+            "resolved_by": op.resolved_by,
+            "resolution_reason": op.resolution_reason,
         }
     )
 
@@ -225,6 +228,9 @@ def outcome_row(op: Operation) -> dict[str, Any]:
             "failure": op.failure,
             "resolved_at": op.resolved_at,
             "amount": op.amount,
+            "resolution_source": op.resolution_source,
+            "resolved_by": op.resolved_by,
+            "resolution_reason": op.resolution_reason,
         }
     )
 

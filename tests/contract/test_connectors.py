@@ -5,6 +5,7 @@ without samples fails the suite instead of being skipped.
 """
 
 import json
+import sys
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,7 +25,7 @@ from service.domain.outcomes import (
     Quote,
 )
 from service.domain.payments import PaymentMethodType
-from service.domain.ports import Capability, Connector
+from service.domain.ports import Capability, Connector, ReconcileStrategy
 from service.domain.webhooks import WebhookEvent, WebhookKind
 from tests.contract.samples import SAMPLES, Recorded, Samples
 
@@ -353,6 +354,20 @@ def test_build_sync(name: str) -> None:
     else:
         assert call.method == "GET"
         assert call.body is None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_reconcile_strategy_is_what_the_connector_can_do(name: str) -> None:
+    """The reconciler follows the strategy: it must not promise a sync it cannot make."""
+    connector = REGISTRY[name]
+    strategy = connector.reconcile_strategy
+    assert "reconcile_strategy" in vars(connector), f"{name} must declare its strategy"
+    assert strategy.asks == (Capability.SYNC in connector.supports)
+    assert (strategy is ReconcileStrategy.CONFIRM_AGAIN) == connector.sync_repeats_payment
+    if strategy is ReconcileStrategy.WEBHOOKS:
+        assert Capability.WEBHOOKS in connector.supports
+    # Its module docstring says how it reads the provider for that (STYLE.md 17).
+    assert f"strategy `{strategy.value}`" in (sys.modules[connector.__module__].__doc__ or "")
 
 
 @pytest.mark.parametrize("name", NAMES)

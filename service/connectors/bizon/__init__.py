@@ -44,6 +44,11 @@ reading, as follows:
   Bizon instead of being refunded where a void was meant.
 * `GET /operations/` (all operations across orders) is not needed for one
   payment: `GET /orders/:id?expand=operations.cashflow` carries them.
+* Reconciling (strategy `status_call`): an operation left in doubt is settled by
+  `sync`, which reads `GET /orders/:id`, or `GET /orders/?merchant_order_id=` when
+  the authorize reply was lost before it named the order. An order still
+  `prepared` (the customer never finished 3-D Secure or the hosted page) stays
+  in doubt; after RECONCILE_MAX_ATTEMPTS looks it goes to operators.
 """
 
 from typing import ClassVar
@@ -74,7 +79,7 @@ from service.domain.outcomes import (
     ProviderState,
 )
 from service.domain.payments import CaptureMethod, PaymentMethodType
-from service.domain.ports import Capability
+from service.domain.ports import Capability, ReconcileStrategy
 
 from . import mapping as m
 from . import wire
@@ -139,6 +144,8 @@ class BizonConnector(ConnectorBase):
             Capability.HEALTH,
         }
     )
+    # GET /orders/?merchant_order_id= finds an order whose reply was lost (see above).
+    reconcile_strategy: ClassVar[ReconcileStrategy] = ReconcileStrategy.STATUS_CALL
     options_type: ClassVar[type[msgspec.Struct] | None] = BizonOptions
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset(
         {PaymentMethodType.CARD, PaymentMethodType.HOSTED_PAGE, PaymentMethodType.WALLET_TOKEN}

@@ -27,6 +27,12 @@ docs are silent this connector takes the safest reading:
   lists without a shape); without it the refund is of all that is left.
 * Currencies in Order objects may be lowercase (the doc's table) or upper (its
   example): both are read.
+* Reconciling (strategy `webhooks`): there is nothing to ask, so the reconciler
+  never calls PaySuper. A payment waiting on its payment form is settled by the
+  notification; once the reconciler has looked RECONCILE_MAX_ATTEMPTS times
+  without one it goes to operators (a late notification still settles it). A
+  payment left `processing` (the order-creation reply was lost, so no customer
+  has the form) goes to operators at the first look.
 """
 
 import hashlib
@@ -51,7 +57,7 @@ from service.domain.errors import (
 from service.domain.money import Money, format_major, from_major
 from service.domain.outcomes import HttpCall, HttpReply, OperationOutcome, OutcomeStatus
 from service.domain.payments import ActionPurpose, CardSummary, NextAction, PaymentMethodType
-from service.domain.ports import Capability
+from service.domain.ports import Capability, ReconcileStrategy
 from service.domain.webhooks import WebhookEvent, WebhookKind
 
 from . import wire
@@ -133,6 +139,7 @@ class PaySuperConnector(ConnectorBase):
     supports: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.AUTHORIZE, Capability.WEBHOOKS}
     )
+    reconcile_strategy: ClassVar[ReconcileStrategy] = ReconcileStrategy.WEBHOOKS
     options_type: ClassVar[type[msgspec.Struct] | None] = PaySuperOptions
     methods: ClassVar[frozenset[PaymentMethodType]] = frozenset({PaymentMethodType.HOSTED_PAGE})
 
