@@ -42,6 +42,7 @@ from service.idempotency import RedisIdempotencyCache
 from service.ledger import PostgresLedger
 from service.logs import configure_logging
 from service.orchestration.api_keys import ApiKeyService
+from service.orchestration.circuit import CircuitPolicy, Circuits
 from service.orchestration.clock import SystemClock
 from service.orchestration.executor import ConnectorExecutor
 from service.orchestration.idempotent import IdempotencyGuard
@@ -147,7 +148,16 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     transport = HttpTransport(endpoints)
     clock = SystemClock()
     longest = settings.longest_call_seconds() or 30.0
-    executor = ConnectorExecutor(transport)
+    circuits = Circuits(
+        CircuitPolicy(
+            failure_threshold=settings.circuit_failure_threshold,
+            open_seconds=settings.circuit_open_seconds,
+            half_open_probes=settings.circuit_half_open_probes,
+        ),
+        clock,
+        providers=connectors,
+    )
+    executor = ConnectorExecutor(transport, circuits)
     settle_after = timedelta(seconds=settings.reconcile_after_seconds)
     payments = PaymentService(ledger, connectors, executor, clock, settle_after)
     payouts = PayoutService(ledger, connectors, executor, clock, settle_after)

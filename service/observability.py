@@ -15,6 +15,22 @@ PROVIDER_LATENCY = Histogram(
     ["provider", "operation"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+# Per process, like the breakers: with several workers each reports its own (a pid label).
+CIRCUIT_STATE = Gauge(
+    "provider_circuit_state",
+    "1 for the state each provider's circuit breaker is in (closed, open, half_open), else 0.",
+    ["provider", "state"],
+)
+CIRCUIT_TRANSITIONS = Counter(
+    "provider_circuit_transitions_total",
+    "Changes of a provider's circuit breaker, by the state entered.",
+    ["provider", "state"],
+)
+CIRCUIT_SHORT_CIRCUITED = Counter(
+    "provider_circuit_rejected_total",
+    "Provider calls not sent because the provider's circuit was open.",
+    ["provider", "operation"],
+)
 PAYMENT_OUTCOMES = Counter(
     "payment_operations_total",
     "Ledger operations resolved, by provider, type and status.",

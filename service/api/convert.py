@@ -22,6 +22,7 @@ from service.api.schemas import (
     PaymentResponse,
     PayoutDestinationResponse,
     PayoutResponse,
+    ProviderCircuitResponse,
     QuoteResponse,
     RebillRequest,
 )
@@ -46,6 +47,7 @@ from service.domain.payments import (
     PaymentMethodType,
 )
 from service.domain.payouts import Payout
+from service.orchestration.circuit import CircuitView
 from service.orchestration.creation import NewPayment, NewRebill
 from service.orchestration.payouts import NewPayout
 from service.orchestration.providers import MethodsSnapshot, RatesSnapshot
@@ -332,4 +334,15 @@ def methods_response(snap: MethodsSnapshot) -> PaymentMethodsResponse:
         data=[
             PaymentMethodOptionResponse(m.code, m.name, list(m.currencies)) for m in snap.methods
         ],
+    )
+
+
+def circuit_response(view: CircuitView | None) -> ProviderCircuitResponse | None:
+    if view is None:
+        return None
+    return ProviderCircuitResponse(
+        state=view.state,
+        consecutive_failures=view.consecutive_failures,
+        opened_at=view.opened_at,
+        retry_at=view.retry_at,
     )

@@ -26,6 +26,9 @@ _DETAILS = {
     "rate_limited": "rate limit of 40 requests exceeded; retry in 1s",
     "provider_error": "bizon refused the request: HTTP 409: order status does not allow it",
     "provider_unavailable": "bizon could not be reached; nothing was sent, it is safe to retry",
+    "provider_circuit_open": (
+        "bizon is failing, so its circuit is open; nothing was sent, retry in 30 s"
+    ),
     "dependency_unavailable": "PostgreSQL is unavailable: ConnectionRefusedError",
     "invalid_signature": "the notification's signature does not match",
     "webhook_in_progress": "this event is being processed; deliver it again later",
@@ -44,6 +47,7 @@ MONEY = (
     "idempotency_key_in_use",
     "provider_error",
     "provider_unavailable",
+    "provider_circuit_open",
 )
 
 

@@ -6,6 +6,7 @@ methods) are mapped to the same shape. Unexpected exceptions become a 500
 `internal_error` with no stack trace or exception text in the body.
 """
 
+import math
 import re
 from http import HTTPStatus
 from typing import Any
@@ -31,6 +32,7 @@ from service.domain.errors import (
     ConnectorMisconfigured,
     DomainError,
     FieldError,
+    ProviderCircuitOpen,
     ProviderInputRefused,
 )
 
@@ -66,6 +68,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "provider_protocol_error": 502,
     "provider_outcome_unknown": 502,
     "provider_unavailable": 503,
+    "provider_circuit_open": 503,
     "dependency_unavailable": 503,
     "webhook_in_progress": 503,
     "ledger_inconsistent": 500,
@@ -178,12 +181,19 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         log.error("unhandled_exception", exc_info=exc, path=request.url.path)
         code, detail, errors = "internal_error", "the server failed to handle the request", []
     headers = getattr(exc, "headers", None) if isinstance(exc, HTTPException) else None
+    if isinstance(exc, ProviderCircuitOpen):
+        headers = {"Retry-After": str(math.ceil(exc.retry_after_seconds))}
     return problem_response(problem(code, detail, rid, errors, status), headers)
 
 
 def _connector_detail(exc: ConnectorError) -> str:
     if exc.code == "provider_unavailable":
         return f"{exc.provider} could not be reached; nothing was sent, it is safe to retry"
+    if isinstance(exc, ProviderCircuitOpen):
+        return (
+            f"{exc.provider} is failing, so its circuit is open; nothing was sent, "
+            f"retry in {math.ceil(exc.retry_after_seconds)} s"
+        )
     if exc.code == "provider_misconfigured":
         return f"{exc.provider} refused this service's credentials; operators have been alerted"
     if exc.code == "operation_not_supported":

@@ -250,7 +250,9 @@ class PaymentController(Controller):
         summary="Pull the provider's state and reconcile the ledger",
         status_code=200,
         opt={"scope": "payments:write"},
-        responses=problems(*COMMON, "not_found", "provider_error", "provider_unavailable"),
+        responses=problems(
+            *COMMON, "not_found", "provider_error", "provider_unavailable", "provider_circuit_open"
+        ),
     )
     async def sync(
         self,

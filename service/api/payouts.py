@@ -81,7 +81,9 @@ class PayoutController(Controller):
         operation_id="syncPayout",
         summary="Settle a payout in doubt from the provider's state",
         status_code=200,
-        responses=problems(*COMMON, "not_found", "provider_error", "provider_unavailable"),
+        responses=problems(
+            *COMMON, "not_found", "provider_error", "provider_unavailable", "provider_circuit_open"
+        ),
     )
     async def sync(
         self,

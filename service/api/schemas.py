@@ -23,6 +23,7 @@ from service.domain.payments import (
 )
 from service.domain.payouts import PayoutStatus
 from service.domain.webhooks import WebhookStatus
+from service.orchestration.circuit import CircuitState
 
 MAX_AMOUNT = 10**15  # far above any real payment, far below BIGINT
 
@@ -347,12 +348,33 @@ class ProviderHealthResponse(msgspec.Struct):
     detail: str | None
 
 
+class ProviderCircuitResponse(msgspec.Struct):
+    state: Annotated[
+        CircuitState,
+        Meta(description="open: calls fail at once with 503 provider_circuit_open, unsent"),
+    ]
+    consecutive_failures: Annotated[
+        int, Meta(ge=0, description="Technical failures in a row (never declines)")
+    ]
+    opened_at: datetime | None
+    retry_at: Annotated[
+        datetime | None, Meta(description="When an open circuit lets a probe call through")
+    ]
+
+
 class ProviderResponse(msgspec.Struct):
     name: str
     enabled: bool
     operations: Annotated[list[str], Meta(description="What the connector can do")]
     payment_methods: list[str]
     health: ProviderHealthResponse | None
+    circuit: Annotated[
+        ProviderCircuitResponse | None,
+        Meta(
+            description="The provider's circuit breaker in the worker process that answered "
+            "(each process keeps its own); null when the provider is not enabled"
+        ),
+    ]
 
 
 class ProviderListResponse(msgspec.Struct):

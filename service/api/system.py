@@ -14,7 +14,12 @@ from prometheus_client import (
 )
 from prometheus_client import REGISTRY as METRICS
 
-from service.api.convert import methods_response, quote_response, rates_response
+from service.api.convert import (
+    circuit_response,
+    methods_response,
+    quote_response,
+    rates_response,
+)
 from service.api.deps import services_of
 from service.api.docs import COMMON, QUOTE, problems
 from service.api.payments import strict_body
@@ -90,6 +95,11 @@ class ProviderController(Controller):
         """Every connector this build knows; `enabled` when its base URL is configured.
 
         `health` is the enabled provider's answer to its ping, cached for a few seconds.
+        `circuit` is its circuit breaker in the worker process that answered: `open`
+        after repeated technical failures (connect errors, timeouts, 5xx, unreadable
+        replies; never declines), when calls fail at once with 503
+        `provider_circuit_open` without being sent, until `retry_at`; then
+        `half_open` lets a probe call through, whose success closes it again.
         """
         services = services_of(request.app.state)
         enabled = services.payments.providers
@@ -107,6 +117,7 @@ class ProviderController(Controller):
                     )
                     if health
                     else None,
+                    circuit=circuit_response(services.providers.circuit(name)),
                 )
                 for name, health in zip(names, checks, strict=True)
             ]
@@ -118,7 +129,11 @@ class ProviderController(Controller):
         summary="A provider's ways to pay (e.g. Proxy-Solutions merchants)",
         opt={"scope": "payments:read"},
         responses=problems(
-            *COMMON, "validation_error", "operation_not_supported", "provider_unavailable"
+            *COMMON,
+            "validation_error",
+            "operation_not_supported",
+            "provider_unavailable",
+            "provider_circuit_open",
         ),
     )
     async def payment_methods(
@@ -146,6 +161,7 @@ class ProviderController(Controller):
             "provider_service_not_found",
             "provider_validation_error",
             "provider_unavailable",
+            "provider_circuit_open",
         ),
     )
     async def quote(
@@ -176,7 +192,13 @@ class ExchangeRateController(Controller):
         operation_id="listExchangeRates",
         summary="The provider's exchange rates",
         opt={"scope": "payments:read"},
-        responses=problems(*COMMON, "validation_error", "provider_unavailable", "provider_error"),
+        responses=problems(
+            *COMMON,
+            "validation_error",
+            "provider_unavailable",
+            "provider_circuit_open",
+            "provider_error",
+        ),
     )
     async def exchange_rates(
         self,

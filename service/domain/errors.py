@@ -116,6 +116,21 @@ class ProviderUnreachable(ConnectorError):
     code = "provider_unavailable"
 
 
+class ProviderCircuitOpen(ProviderUnreachable):
+    """Not sent: the provider failed technically too often and its circuit is open.
+
+    A kind of `ProviderUnreachable`, so every "never sent" path applies unchanged.
+    """
+
+    code = "provider_circuit_open"
+
+    def __init__(self, provider: str, retry_after_seconds: float) -> None:
+        super().__init__(
+            provider, f"circuit open after repeated failures; retry in {retry_after_seconds:.1f} s"
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
 class OutcomeUnknown(ConnectorError):
     """Sent, but no usable answer (read timeout, reset, 5xx): only a sync can tell."""
 

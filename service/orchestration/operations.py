@@ -18,6 +18,7 @@ from service.domain.errors import (
     InvalidState,
     NotFound,
     OutcomeUnknown,
+    ProviderCircuitOpen,
     ProviderProtocolError,
     ProviderRejected,
     ProviderUnreachable,
@@ -46,6 +47,11 @@ log = structlog.get_logger("payments")
 
 
 def failure_for(exc: ConnectorError) -> Failure:
+    if isinstance(exc, ProviderCircuitOpen):
+        return Failure(
+            "provider_circuit_open",
+            "The provider is failing and its circuit is open; nothing was sent.",
+        )
     if isinstance(exc, ProviderUnreachable):
         return Failure(
             "provider_unavailable", "The provider could not be reached; nothing was sent."

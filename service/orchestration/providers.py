@@ -18,6 +18,7 @@ from service.domain.errors import (
 )
 from service.domain.outcomes import ExchangeRate, PaymentMethodOption, ProviderHealth, Quote
 from service.domain.ports import Capability, Clock, Connector
+from service.orchestration.circuit import CircuitView
 from service.orchestration.executor import ConnectorExecutor
 from service.orchestration.routing import connector_for
 
@@ -81,6 +82,10 @@ class ProviderInfo:
         self._health_ttl = health_ttl
         self._methods_ttl = methods_ttl
         self._cache = _Cache()
+
+    def circuit(self, provider: str) -> CircuitView | None:
+        """The provider's circuit breaker in this process; None when it is not enabled."""
+        return self._executor.circuit(provider)
 
     def _able(self, provider: str | None, capability: Capability) -> Connector:
         return connector_for(self._connectors, provider, capability)
