@@ -95,6 +95,7 @@ class Settings(msgspec.Struct, frozen=True):
     reconcile_after_seconds: float = 60.0
     reconcile_interval_seconds: float = 5.0
     reconcile_batch_size: int = 50
+    reconcile_max_attempts: int = 10
     reconcile_in_process: bool = False
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
@@ -309,6 +310,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         reconcile_after_seconds=_float(env, "RECONCILE_AFTER_SECONDS", 60.0, errors),
         reconcile_interval_seconds=_float(env, "RECONCILE_INTERVAL_SECONDS", 5.0, errors),
         reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 50, errors),
+        reconcile_max_attempts=_int(env, "RECONCILE_MAX_ATTEMPTS", 10, errors),
         reconcile_in_process=_flag(env, "RECONCILE_IN_PROCESS", False, errors),
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
         rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 40, errors),

@@ -8,6 +8,7 @@ from litestar.datastructures import State
 
 from service.domain.ports import RateLimiter
 from service.orchestration.api_keys import ApiKeyService
+from service.orchestration.attention import AttentionService
 from service.orchestration.idempotent import IdempotencyGuard
 from service.orchestration.payments import PaymentService
 from service.orchestration.payouts import PayoutService
@@ -30,6 +31,7 @@ class Services:
     rate_per_second: float
     rate_burst: int
     health_checks: dict[str, HealthCheck]
+    attention: AttentionService
     reconciler: Reconciler
 
 

@@ -225,7 +225,7 @@ class PaymentCreation:
         it turns out to have paid the order.
         """
         doubtful = await self._ledger.payments_on(
-            connector.name, reference, [PaymentStatus.PROCESSING]
+            connector.name, reference, [PaymentStatus.PROCESSING, PaymentStatus.NEEDS_ATTENTION]
         )
         for payment_id in doubtful:
             why = "sync it first"
@@ -237,7 +237,10 @@ class PaymentCreation:
                 else:
                     if settled.status is PaymentStatus.FAILED:
                         continue  # it did not pay: this attempt may
-                    if settled.status is not PaymentStatus.PROCESSING:
+                    if settled.status not in (
+                        PaymentStatus.PROCESSING,
+                        PaymentStatus.NEEDS_ATTENTION,
+                    ):
                         raise InvalidState(
                             f"order {reference} was paid by payment {payment_id} "
                             f"({settled.status}): nothing more to pay"

@@ -256,6 +256,10 @@ class PaymentService:
     ) -> Payment:
         """Finish a 3-D Secure step; a payment past it is answered from the ledger."""
         payment = await self.get(payment_id)
+        if payment.status is PaymentStatus.NEEDS_ATTENTION:
+            raise InvalidState(
+                "the payment needs attention: sync it, or an operator resolves it first"
+            )
         if payment.status is not PaymentStatus.REQUIRES_ACTION:
             return payment  # a repeated completion: no second call
         action = payment.next_action
