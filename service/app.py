@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from service.api.context import RequestContextMiddleware, stamp_response
 from service.api.deps import HealthCheck, Services
 from service.api.errors import handle_exception
+from service.api.ops import OpsPaymentController
 from service.api.payments import PaymentController
 from service.api.payouts import PayoutController
 from service.api.security import ApiKeyMiddleware
@@ -42,6 +43,7 @@ from service.idempotency import RedisIdempotencyCache
 from service.ledger import PostgresLedger
 from service.logs import configure_logging
 from service.orchestration.api_keys import ApiKeyService
+from service.orchestration.attention import AttentionService
 from service.orchestration.circuit import CircuitPolicy, Circuits
 from service.orchestration.clock import SystemClock
 from service.orchestration.executor import ConnectorExecutor
@@ -161,6 +163,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     settle_after = timedelta(seconds=settings.reconcile_after_seconds)
     payments = PaymentService(ledger, connectors, executor, clock, settle_after)
     payouts = PayoutService(ledger, connectors, executor, clock, settle_after)
+    attention = AttentionService(ledger, payments, executor, clock, stuck_after=settle_after)
     try:
         yield Services(
             payments=payments,
@@ -189,15 +192,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             rate_per_second=settings.rate_limit_per_second,
             rate_burst=settings.rate_limit_burst,
             health_checks={"postgres": ledger.ping, "redis": _redis_ping(redis)},
+            attention=attention,
             reconciler=Reconciler(
                 ledger,
                 payments,
                 payouts,
+                attention,
                 connectors,
                 clock,
                 pending_for=settle_after,
                 interval=timedelta(seconds=settings.reconcile_interval_seconds),
                 batch=settings.reconcile_batch_size,
+                max_attempts=settings.reconcile_max_attempts,
             ),
         )
     finally:
@@ -258,16 +264,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PayoutController,
             ProviderController,
             ExchangeRateController,
-            OpsWebhookController,
         ],
         middleware=[ApiKeyMiddleware()],
         security=[{"BearerAuth": []}],
+    )
+    # The operators' routes: the same keys, documented with the scope they need (OpenAPI
+    # 3.1 lets a bearer scheme's requirement list roles).
+    ops = Router(
+        path="/v1",
+        route_handlers=[OpsWebhookController, OpsPaymentController],
+        middleware=[ApiKeyMiddleware()],
+        security=[{"BearerAuth": ["ops"]}],
     )
     # Providers call this one: their signature, not an API key, authenticates them.
     webhooks = Router(path="/v1", route_handlers=[WebhookController])
     return Litestar(
         route_handlers=[
             v1,
+            ops,
             webhooks,
             HealthController,
             MetricsController,

@@ -39,12 +39,27 @@ PAYMENT_OUTCOMES = Counter(
 RECONCILE_OUTCOMES = Counter(
     "reconcile_subjects_total",
     "Subjects in doubt the reconciler looked at, by kind and outcome "
-    "(settled, still_pending, error).",
+    "(settled, still_pending, error, needs_attention).",
     ["kind", "outcome"],
 )
+# Ledger facts, set after each pass: every process running a reconciler reports the same
+# values, so with several worker processes the most recent one is the one to show.
 RECONCILE_OLDEST_PENDING = Gauge(
     "reconcile_oldest_pending_seconds",
-    "Age of the oldest operation still pending (0 when nothing is in doubt).",
+    "Age of the oldest operation still pending that the reconciler works on, subjects "
+    "handed to operators aside (0 when nothing is in doubt).",
+    multiprocess_mode="livemostrecent",
+)
+RECONCILE_NEEDS_ATTENTION_MARKED = Counter(
+    "reconcile_needs_attention_marked_total",
+    "Payments and payouts the reconciler handed to operators (needs_attention).",
+    ["kind", "provider"],
+)
+RECONCILE_NEEDS_ATTENTION = Gauge(
+    "reconcile_needs_attention",
+    "Payments and payouts currently in needs_attention, by kind (set after each pass).",
+    ["kind"],
+    multiprocess_mode="livemostrecent",
 )
 
 # HTTP requests, as litestar's Prometheus plugin named them (dashboards keep working),

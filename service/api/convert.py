@@ -226,6 +226,9 @@ def _operation(op: Operation) -> OperationResponse:
         reason=op.reason,
         created_at=op.created_at,
         resolved_at=op.resolved_at,
+        resolution_source=op.resolution_source,
+        resolved_by=op.resolved_by,
+        resolution_reason=op.resolution_reason,
     )
 
 

@@ -241,6 +241,12 @@ class OperationResponse(msgspec.Struct):
     reason: str | None
     created_at: datetime
     resolved_at: datetime | None
+    resolution_source: Annotated[
+        OperationSource | None,
+        Meta(description="`operator`: settled by hand (POST /v1/ops/payments/{id}/resolve)"),
+    ]
+    resolved_by: Annotated[str | None, Meta(description="The operator's API key id")]
+    resolution_reason: Annotated[str | None, Meta(description="Why the operator settled it")]
 
 
 class PaymentResponse(msgspec.Struct):
