@@ -111,6 +111,7 @@ async def lost_reply(
     *,
     age: timedelta = timedelta(minutes=5),
     amount: int | None = 1500,
+    order: str = "1001",
 ) -> str:
     """A payment as a lost reply leaves it: its authorize pending since `age` ago."""
     key_id, _ = await new_key(ledger, "payments:write")
@@ -127,7 +128,7 @@ async def lost_reply(
         created_at=at,
         updated_at=at,
         api_key_id=key_id,
-        provider_reference="1001" if provider == "proxy_solutions" else None,
+        provider_reference=order if provider == "proxy_solutions" else None,
     )
     op = Operation(
         id=new_id("op"),
@@ -383,6 +384,29 @@ async def test_a_succeeded_automatic_payment_is_captured_and_priced(ops, ops_led
         ("authorize", "api"),
         ("capture", "operator"),
     ]
+
+
+async def test_a_vendor_order_needing_attention_is_not_paid_again(
+    merchant, ops_ledger, proxy_sandbox
+):
+    payment_id = await lost_reply(
+        ops_ledger, "proxy_solutions", PaymentStatus.NEEDS_ATTENTION, amount=None, order="2002"
+    )
+    sent = len((await proxy_sandbox.get("/_sandbox/requests")).json()["requests"])
+    again = await merchant.post(
+        "/v1/payments",
+        json={
+            "provider": "proxy_solutions",
+            "payment_method": {"type": "balance"},
+            "provider_options": {
+                "proxy_solutions": {"order_id": 2002, "merchant": "balance", "currency": "USD"}
+            },
+        },
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
+    assert payment_id in again.json()["detail"]
+    assert len((await proxy_sandbox.get("/_sandbox/requests")).json()["requests"]) == sent
 
 
 async def test_the_ops_routes_are_documented_with_their_scope(ops):

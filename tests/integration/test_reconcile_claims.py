@@ -116,3 +116,22 @@ async def test_the_oldest_pending_operation_is_reported(ledger, key, provider):
     oldest = await ledger.oldest_pending()
     assert oldest is not None
     assert f.now() - oldest >= timedelta(hours=3)
+
+
+async def test_a_reconciler_never_waits_for_a_subject_another_one_holds(
+    ledger, key, provider, database_url
+):
+    held = await in_doubt(ledger, key, provider, timedelta(minutes=5))
+    free = await in_doubt(ledger, key, provider, timedelta(minutes=5))
+    await ledger.claim_in_doubt(claim(provider, limit=0))  # seeds the claim rows
+    other = await asyncpg.connect(database_url)
+    try:
+        # Another replica is in the middle of taking `held` (its row locked).
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute("SELECT 1 FROM reconcile_claims WHERE subject_id = $1 FOR UPDATE", held)
+        taken = await asyncio.wait_for(ledger.claim_in_doubt(claim(provider)), 5)
+        await transaction.rollback()
+    finally:
+        await other.close()
+    assert taken == [(free, 1)]  # skipped, not waited for
