@@ -225,12 +225,14 @@ class MetricsController(Controller):
         summary="Prometheus metrics",
         media_type="text/plain; version=0.0.4; charset=utf-8",
     )
-    async def metrics(self) -> Response[bytes]:
+    async def metrics(self, request: AnyRequest) -> Response[bytes]:
         """Requests by route and status, provider call latency and outcomes.
 
         With several worker processes set PROMETHEUS_MULTIPROC_DIR so that every
-        worker's samples are merged here.
+        worker's samples are merged here. The reconciler's gauges (pending age,
+        payments needing attention) are read from the ledger at each scrape.
         """
+        await services_of(request.app.state).reconciler.refresh_gauges()
         registry = METRICS
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
             registry = CollectorRegistry()

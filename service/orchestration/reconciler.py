@@ -49,6 +49,7 @@ log = structlog.get_logger("reconciler")
 
 Kind = Literal["payment", "payout"]
 Outcome = Literal["settled", "still_pending", "error", "needs_attention"]
+_SCRAPE_SECONDS = 1.0  # what a scrape of /metrics waits for the ledger at most
 
 
 class Reconciler:
@@ -105,6 +106,18 @@ class Reconciler:
         RECONCILE_OLDEST_PENDING.set(max(age, 0.0))
         for kind, count in (await self._ledger.needs_attention()).items():
             RECONCILE_NEEDS_ATTENTION.labels(kind).set(count)
+
+    async def refresh_gauges(self) -> None:
+        """`update_gauges` for a scrape of /metrics: bounded, and never failing it.
+
+        The gauges are ledger facts, so any process can set them: the server does at
+        each scrape, which keeps them right where the reconciler runs as a process of
+        its own (it serves no HTTP). With PostgreSQL away they keep their last values.
+        """
+        try:
+            await asyncio.wait_for(self.update_gauges(), _SCRAPE_SECONDS)
+        except Exception as exc:  # an outage: the scrape still answers
+            log.debug("reconcile_gauges_stale", error=repr(exc))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pass after pass until `stop` is set; a failing pass is logged, not fatal."""

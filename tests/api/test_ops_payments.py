@@ -29,6 +29,7 @@ from service.domain.payments import (
     PaymentStatus,
 )
 from service.ledger import PostgresLedger
+from service.observability import RECONCILE_NEEDS_ATTENTION, RECONCILE_OLDEST_PENDING
 from service.settings import Settings
 from tests.api.helpers import SLOW, THREE_DS, act, card_payment, create, log_events
 from tests.conftest import SANDBOX_SLOW_SECONDS
@@ -90,8 +91,8 @@ async def ops(ops_url: str, ops_key: tuple[str, str]) -> AsyncIterator[httpx.Asy
 
 @pytest.fixture(scope="module")
 async def merchant(ops_url: str, ops_ledger: PostgresLedger) -> AsyncIterator[httpx.AsyncClient]:
-    """A caller's key: payments:read and payments:write, no ops."""
-    _, secret = await new_key(ops_ledger, "payments:read", "payments:write")
+    """A caller's key: payments and payouts, no ops."""
+    _, secret = await new_key(ops_ledger, "payments:read", "payments:write", "payouts:write")
     headers = {"Authorization": f"Bearer {secret}"}
     async with httpx.AsyncClient(base_url=ops_url, headers=headers, timeout=20) as c:
         yield c
@@ -256,6 +257,61 @@ async def test_a_sync_still_settles_a_payment_that_needs_attention(
     synced = (await merchant.post(f"/v1/payments/{created['id']}/sync")).json()
     assert (synced["status"], synced["amount_captured"]) == ("captured", 999)
     assert created["id"] not in {r["id"] for r in await stuck(ops)}
+
+
+async def test_a_payout_still_in_doubt_needs_attention_and_a_sync_settles_it(
+    merchant, services, sandbox
+):
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"method": "POST", "path_prefix": "/orders/credit", "delay_seconds": 1.0},
+    )
+    payout = (
+        await merchant.post(
+            "/v1/payouts",
+            json={
+                "amount": 700,
+                "currency": "USD",
+                "destination": {"type": "card", "card": {"number": "4111111111111111"}},
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+    ).json()
+    assert payout["status"] == "processing"
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"method": "GET", "path_prefix": "/orders", "status": 500, "times": 1000},
+    )
+    try:
+        await asyncio.sleep(0.4)
+        await passes(services, MAX_ATTEMPTS)
+    finally:
+        await sandbox.delete("/_sandbox/faults")
+    marked = (await merchant.get(f"/v1/payouts/{payout['id']}")).json()
+    assert marked["status"] == "needs_attention"
+    assert marked["operations"][0]["status"] == "pending"
+    await asyncio.sleep(1.0)
+    synced = (await merchant.post(f"/v1/payouts/{payout['id']}/sync")).json()
+    assert synced["status"] == "succeeded"
+
+
+async def test_metrics_read_the_gauges_from_the_ledger_at_each_scrape(
+    merchant, ops_ledger, services
+):
+    await lost_reply(ops_ledger, "bizon", PaymentStatus.NEEDS_ATTENTION)
+    # Where the reconciler runs as a process of its own, nothing here sets them.
+    RECONCILE_NEEDS_ATTENTION.labels("payment").set(-1)
+    RECONCILE_OLDEST_PENDING.set(-1)
+    text = (await merchant.get("/metrics")).text
+    values = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("reconcile_")
+    }
+    counts = await ops_ledger.needs_attention()
+    assert values['reconcile_needs_attention{kind="payment"}'] == counts["payment"] >= 1
+    assert values['reconcile_needs_attention{kind="payout"}'] == counts["payout"]
+    assert values["reconcile_oldest_pending_seconds"] >= 0
 
 
 # -- the stuck listing ---------------------------------------------------------------------
