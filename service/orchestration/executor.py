@@ -44,7 +44,7 @@ class ConnectorExecutor:
         return self._transport.longest_call(provider)
 
     def circuit(self, provider: str) -> CircuitView | None:
-        """The provider's circuit breaker in this process; None before any use."""
+        """The provider's circuit breaker in this process; None when it is not enabled."""
         return self._circuits.view(provider)
 
     async def execute(
