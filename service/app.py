@@ -184,6 +184,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 clock,
                 ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
                 lock=timedelta(seconds=longest + 30),
+                wait=timedelta(seconds=settings.idempotency_wait_seconds),
             ),
             api_keys=ApiKeyService(
                 ledger, clock, cache_ttl=timedelta(seconds=settings.api_key_cache_seconds)

@@ -100,6 +100,7 @@ class Settings(msgspec.Struct, frozen=True):
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
     idempotency_ttl_seconds: int = 86_400
+    idempotency_wait_seconds: float = 10.0
     api_key_cache_seconds: float = 5.0
     exchange_rates_ttl_seconds: float = 60.0
     database_pool_size: int = 10
@@ -315,6 +316,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
         rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 40, errors),
         idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86_400, errors),
+        idempotency_wait_seconds=_seconds(env, "IDEMPOTENCY_WAIT_SECONDS", 10.0, errors),
         api_key_cache_seconds=_seconds(env, "API_KEY_CACHE_SECONDS", 5.0, errors),
         exchange_rates_ttl_seconds=_float(env, "EXCHANGE_RATES_TTL_SECONDS", 60.0, errors),
         database_pool_size=_int(env, "DATABASE_POOL_SIZE", 10, errors),

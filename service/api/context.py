@@ -15,6 +15,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.domain.errors import FieldError, ValidationFailed
 from service.observability import observe_request
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -55,9 +56,18 @@ class RequestContextMiddleware(ASGIMiddleware):
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=ctx["id"])
         try:
+            _refuse_nul(scope)
             await next_app(scope, receive, send)
         finally:
             structlog.contextvars.clear_contextvars()
+
+
+def _refuse_nul(scope: Scope) -> None:
+    """A NUL in the path or query is refused here: PostgreSQL's text cannot hold one."""
+    if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+        raise ValidationFailed(
+            "the request is invalid", [FieldError("query", "must not contain NUL characters")]
+        )
 
 
 async def stamp_response(message: Message, scope: Scope) -> None:

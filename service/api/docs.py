@@ -37,7 +37,15 @@ _DETAILS = {
     "provider_validation_error": "proxy_solutions refused the request; its messages are in errors",
 }
 
-COMMON = ("invalid_request", "unauthorized", "forbidden", "rate_limited", "dependency_unavailable")
+# Every operation: a parameter outside its documented constraints is a 422 too.
+COMMON = (
+    "invalid_request",
+    "unauthorized",
+    "forbidden",
+    "validation_error",
+    "rate_limited",
+    "dependency_unavailable",
+)
 MONEY = (
     *COMMON,
     "invalid_json",
@@ -68,7 +76,7 @@ def _example(code: str) -> Example:
 def problems(*codes: str) -> dict[int, ResponseSpec]:
     """The documented error responses, grouped by HTTP status, each with examples."""
     by_status: dict[int, list[str]] = defaultdict(list)
-    for code in codes:
+    for code in dict.fromkeys(codes):  # once each, in the order given
         by_status[STATUS_BY_CODE[code]].append(code)
     return {
         status: ResponseSpec(

@@ -46,12 +46,20 @@ PaymentId = Annotated[str, PathParameter(description="A payment id (pay_…)", m
 
 
 async def strict_body(request: AnyRequest, kind: type[T]) -> T | None:
-    """Decode the body strictly: Litestar's lax parsing would turn "1" into 1."""
+    """Decode the body strictly: Litestar's lax parsing would turn "1" into 1.
+
+    No body and a JSON `null` are both "no body" (the schema says `X | null`); the
+    handler decides whether that will do.
+    """
     raw = await request.body()
     if not raw.strip():
         return None
+    if b"\\u0000" in raw:  # valid JSON, but no PostgreSQL text or jsonb can hold it
+        raise ValidationFailed(
+            "the request is invalid", [FieldError("body", "must not contain NUL characters")]
+        )
     try:
-        return msgspec.json.decode(raw, type=kind)
+        return msgspec.json.decode(raw, type=kind | None)
     except msgspec.ValidationError as exc:
         raise ValidationFailed(
             "the request is invalid", [field_error_from_message(str(exc))]

@@ -32,7 +32,11 @@ class WebhookController(Controller):
         request_max_body_size=WEBHOOK_MAX_BODY,
         security=[],
         responses=problems(
-            "invalid_request", "invalid_signature", "not_found", "webhook_in_progress"
+            "invalid_request",
+            "invalid_signature",
+            "not_found",
+            "validation_error",
+            "webhook_in_progress",
         ),
     )
     async def receive(
