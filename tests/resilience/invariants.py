@@ -6,6 +6,8 @@ add what no constraint says: no payment without operations (half-written), no
 money in a terminal state that disagrees with its operations.
 """
 
+from collections.abc import Collection
+
 import asyncpg
 
 _CHECKS = {
@@ -39,23 +41,30 @@ _CHECKS = {
 }
 
 
-async def ledger_violations(database_url: str) -> dict[str, list[str]]:
-    """Each broken invariant with the payments breaking it (empty: all hold)."""
+async def ledger_violations(
+    database_url: str, ids: Collection[str] | None = None
+) -> dict[str, list[str]]:
+    """Each broken invariant with the payments breaking it (empty: all hold).
+
+    `ids`: only these payments (a database shared with tests that write raw rows
+    on purpose); None: every payment.
+    """
     conn = await asyncpg.connect(database_url)
     try:
         found = {}
         for name, sql in _CHECKS.items():
-            rows = await conn.fetch(sql)
-            if rows:
-                found[name] = [r[0] for r in rows]
+            broken = [r[0] for r in await conn.fetch(sql)]
+            broken = [i for i in broken if ids is None or i in ids]
+            if broken:
+                found[name] = broken
         return found
     finally:
         await conn.close()
 
 
-async def assert_ledger_invariants(database_url: str) -> int:
-    """Raise if any invariant is broken; the number of payments checked."""
-    violations = await ledger_violations(database_url)
+async def assert_ledger_invariants(database_url: str, ids: Collection[str] | None = None) -> int:
+    """Raise if any invariant is broken; the number of payments in the database."""
+    violations = await ledger_violations(database_url, ids)
     assert not violations, violations
     conn = await asyncpg.connect(database_url)
     try:

@@ -50,7 +50,7 @@ async def test_fifty_requests_with_one_key_make_one_call_and_get_one_answer(
         if r.get("merchant_order_id") == payment_id and r["path"] == "/orders/authorize"
     ]
     assert len(calls) == 1
-    await assert_ledger_invariants(database_url)
+    await assert_ledger_invariants(database_url, {payment_id})
 
 
 async def _race(
@@ -132,4 +132,4 @@ async def test_fifty_captures_then_fifty_refunds_on_one_payment(
         payment["amount_refunded"],
     )
     assert len(again["operations"]) == len(ops)
-    await assert_ledger_invariants(database_url)
+    await assert_ledger_invariants(database_url, {payment_id})

@@ -76,7 +76,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.http.close()
-        violations = asyncio.run(ledger_violations(self.database_url))
+        violations = asyncio.run(ledger_violations(self.database_url, set(self.models)))
         assert not violations, violations
 
     def _post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
