@@ -86,7 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_reconcile(args: argparse.Namespace) -> None:
     from service.app import run_reconciler
 
-    asyncio.run(run_reconciler(_env_settings(), once=args.once))
+    host = os.environ.get("HOST") or "127.0.0.1"  # where its /metrics listens, if it does
+    asyncio.run(run_reconciler(_env_settings(), once=args.once, metrics_host=host))
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:

@@ -9,12 +9,14 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
+import structlog
 from litestar import Litestar, Router
 from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.static_files import create_static_files_router
+from prometheus_client import start_http_server
 
 from service.api.context import RequestContextMiddleware, stamp_response
 from service.api.deps import HealthCheck, Services
@@ -230,9 +232,21 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
                 await task
 
 
-async def run_reconciler(settings: Settings, *, once: bool = False) -> None:
-    """`python -m service reconcile`: passes until SIGTERM/SIGINT (or one with `once`)."""
+async def run_reconciler(
+    settings: Settings, *, once: bool = False, metrics_host: str = "127.0.0.1"
+) -> None:
+    """`python -m service reconcile`: passes until SIGTERM/SIGINT (or one with `once`).
+
+    With RECONCILE_METRICS_PORT it serves Prometheus' /metrics from a thread
+    (prometheus_client's own server): its pass outcomes, provider calls and circuits
+    are not in any HTTP server's metrics, since it runs as a process of its own.
+    """
     configure_logging(settings.log_level, settings.log_json)
+    if settings.reconcile_metrics_port and not once:
+        start_http_server(settings.reconcile_metrics_port, addr=metrics_host)
+        structlog.get_logger("reconciler").info(
+            "metrics_served", host=metrics_host, port=settings.reconcile_metrics_port
+        )
     async with open_services(settings) as services:
         if once:
             await services.reconciler.run_once()

@@ -96,6 +96,8 @@ class Settings(msgspec.Struct, frozen=True):
     reconcile_interval_seconds: float = 5.0
     reconcile_batch_size: int = 50
     reconcile_max_attempts: int = 10
+    # `python -m service reconcile` serves /metrics on this port (None: it serves none).
+    reconcile_metrics_port: int | None = None
     reconcile_in_process: bool = False
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 40
@@ -312,6 +314,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         reconcile_interval_seconds=_float(env, "RECONCILE_INTERVAL_SECONDS", 5.0, errors),
         reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 50, errors),
         reconcile_max_attempts=_int(env, "RECONCILE_MAX_ATTEMPTS", 10, errors),
+        reconcile_metrics_port=_int(env, "RECONCILE_METRICS_PORT", 0, errors) or None,
         reconcile_in_process=_flag(env, "RECONCILE_IN_PROCESS", False, errors),
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0, errors),
         rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 40, errors),
