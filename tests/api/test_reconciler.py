@@ -16,7 +16,7 @@ import msgspec
 from service.app import create_app, open_services
 from tests.api.helpers import SLOW, card_payment, create
 from tests.conftest import SANDBOX_SLOW_SECONDS, SETTLE_AFTER
-from tests.servers import serving
+from tests.servers import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,13 +97,14 @@ def _env(settings) -> dict[str, str]:
 async def test_the_reconcile_command_settles_and_stops_on_sigterm(client, sandbox, settings):
     payment_id = await _timed_out(client)
     await asyncio.sleep(SANDBOX_SLOW_SECONDS)
+    metrics_port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "service",
         "reconcile",
         cwd=ROOT,
-        env=_env(settings),
+        env=_env(settings) | {"RECONCILE_METRICS_PORT": str(metrics_port)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -115,6 +116,17 @@ async def test_the_reconcile_command_settles_and_stops_on_sigterm(client, sandbo
                 break
             await asyncio.sleep(0.1)
         assert status == "authorized"
+        # Its own /metrics: what it did, which no HTTP server of the service saw.
+        async with httpx.AsyncClient() as scraper:
+            scraped = (await scraper.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+        settled = [
+            line
+            for line in scraped.splitlines()
+            if line.startswith('reconcile_subjects_total{kind="payment",outcome="settled"}')
+        ]
+        assert settled, scraped
+        assert float(settled[0].split()[-1]) >= 1
+        assert "provider_requests_total{" in scraped
     finally:
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 20)
