@@ -3,7 +3,7 @@
 Helm v4's engine runs in-process (helm_python, over libhelm_c): lint, values
 schema, rendering. Rendered manifests are validated against the Kubernetes
 OpenAPI schemas bundled with kubernetes-validate (strict: unknown fields are
-errors); the two custom resources, which it has no schema for, against the
+errors); the custom resources, which it has no schema for, against the
 JSON schemas in tests/deploy/schemas/ written from the upstream CRDs.
 
 Each check raises ChartError; the tests call them on the real chart and on
@@ -39,6 +39,7 @@ LINT_ALLOWED = {(1, "Chart.yaml", "icon is recommended")}
 # Custom resources: (apiVersion, kind) -> the JSON schema file validating them.
 CRD_SCHEMAS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring.coreos.com-v1.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring.coreos.com-v1.json",
     ("external-secrets.io/v1", "ExternalSecret"): "externalsecret-external-secrets.io-v1.json",
 }
 
