@@ -410,7 +410,10 @@ def test_the_reconciler_runs_as_its_own_deployment_by_default() -> None:
     reconciler = container(worker)
     assert reconciler["command"] == ["python", "-m", "service", "reconcile"]
     assert worker["spec"]["replicas"] == 1
-    assert not {"ports", "livenessProbe", "readinessProbe", "startupProbe"} & set(reconciler)
+    assert not {"livenessProbe", "readinessProbe", "startupProbe"} & set(reconciler)
+    # Only its /metrics, for the PodMonitor: no Service points at it.
+    assert reconciler["ports"] == [{"name": "metrics", "containerPort": 9102, "protocol": "TCP"}]
+    assert reconciler["env"] == [{"name": "RECONCILE_METRICS_PORT", "value": "9102"}]
     assert config_data(docs)["RECONCILE_IN_PROCESS"] == "false"
     assert reconciler["envFrom"] == container(one(docs, "Deployment", FULLNAME))["envFrom"]
     assert one(rendered("all-features-values.yaml"), "Deployment", WORKER)["spec"]["replicas"] == 2
@@ -432,7 +435,10 @@ def test_several_workers_merge_their_metrics() -> None:
     assert main["env"] == [
         {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/var/run/prometheus-multiproc"}
     ]
-    assert "env" not in container(one(docs, "Deployment", WORKER))
+    # The reconciler's environment holds its metrics port, not the servers' merge dir.
+    assert {e["name"] for e in container(one(docs, "Deployment", WORKER))["env"]} == {
+        "RECONCILE_METRICS_PORT"
+    }
     assert "env" not in container(one(rendered("defaults"), "Deployment", FULLNAME))
 
 
