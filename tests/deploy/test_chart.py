@@ -635,7 +635,10 @@ def test_the_network_policy() -> None:
     }
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     (ingress,) = policy["ingress"]
-    assert ingress["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert ingress["ports"] == [
+        {"port": "http", "protocol": "TCP"},
+        {"port": "metrics", "protocol": "TCP"},  # the reconciler's, for Prometheus
+    ]
     assert len(ingress["from"]) == 2
     ports = [sorted(p["port"] for p in rule["ports"]) for rule in policy["egress"]]
     assert ports == [[53, 53], [5432], [6379], [443, 5001], [4317]]
