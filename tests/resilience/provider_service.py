@@ -21,6 +21,7 @@ from tests.api.helpers import card_payment
 from tests.api.paysuper_helpers import hosted
 from tests.isolated import new_key, own_database
 from tests.resilience.fault_proxy import FaultProxy
+from tests.resilience.invariants import ledger_violations
 from tests.servers import free_port, serving
 
 PROVIDERS = ("bizon", "paysuper", "proxy_solutions", "send2sell")
@@ -207,3 +208,14 @@ def metric(text: str, name: str, **labels: str) -> float:
             if got == wanted:
                 return float(match.group(3))
     return 0.0
+
+
+async def assert_invariants_of(database_url: str, payment_ids: set[str]) -> None:
+    """The ledger's invariants hold for these payments.
+
+    Only these: the session database also holds what other tests wrote directly
+    through the ledger, in states no request could produce.
+    """
+    violations = await ledger_violations(database_url)
+    mine = {name: [i for i in ids if i in payment_ids] for name, ids in violations.items()}
+    assert not any(mine.values()), mine
