@@ -37,7 +37,7 @@ TOP = {
 }
 MACHINE = {"cpu_model", "cores", "cores_usable", "ram_bytes", "kernel", "os"}
 SOFTWARE = {"python", "packages", "wrk", "postgresql", "redis"}
-PACKAGES = {"litestar", "uvicorn", "httpx", "asyncpg", "redis"}
+PACKAGES = {"litestar", "uvicorn", "aiohttp", "asyncpg", "hiredis"}
 CONFIG = {"workers", "threads", "connections", "duration_s", "warmup_s", "runs", "seed_payments"}
 MEASUREMENT = {
     "scenario",
