@@ -15,7 +15,6 @@ from datetime import datetime
 import msgspec
 
 from service.domain.errors import FieldError, InvalidState, ValidationFailed
-from service.domain.ids import new_id
 from service.domain.payments import (
     ATTENTION_FROM,
     CaptureMethod,
@@ -28,6 +27,7 @@ from service.domain.payments import (
     PaymentStatus,
     apply_failure,
     apply_success,
+    recorded_operation,
 )
 
 
@@ -86,17 +86,12 @@ def _captures_with_authorize(payment: Payment) -> bool:
 def _operator_op(
     payment: Payment, kind: OperationType, amount: int, verdict: OperatorVerdict, now: datetime
 ) -> Operation:
-    return Operation(
-        id=new_id("op"),
-        payment_id=payment.id,
-        type=kind,
-        status=OperationStatus.SUCCEEDED,
-        amount=amount,
-        currency=payment.currency,
-        created_at=now,
-        resolved_at=now,
-        source=OperationSource.OPERATOR,
-        provider_reference=payment.provider_reference,
+    return recorded_operation(
+        payment,
+        kind,
+        amount,
+        OperationSource.OPERATOR,
+        now,
         resolution_source=OperationSource.OPERATOR,
         resolved_by=verdict.actor,
         resolution_reason=verdict.reason,

@@ -18,6 +18,7 @@ from service.domain.errors import (
     InvalidState,
     ValidationFailed,
 )
+from service.domain.ids import new_id
 
 
 class PaymentStatus(StrEnum):
@@ -270,6 +271,33 @@ def cancel_plan(payment: Payment) -> OperationType:
     if payment.status in REFUNDABLE:
         return OperationType.REFUND
     raise InvalidState(f"a {payment.status} payment cannot be cancelled")
+
+
+def recorded_operation(
+    payment: Payment,
+    kind: OperationType,
+    amount: int,
+    source: OperationSource,
+    now: datetime,
+    **fields: Any,
+) -> Operation:
+    """A succeeded operation learnt after the fact: the money already moved.
+
+    From the provider's state (a sync), a notification or an operator's verdict.
+    """
+    values: dict[str, Any] = {"provider_reference": payment.provider_reference} | fields
+    return Operation(
+        id=new_id("op"),
+        payment_id=payment.id,
+        type=kind,
+        status=OperationStatus.SUCCEEDED,
+        amount=amount,
+        currency=payment.currency,
+        created_at=now,
+        resolved_at=now,
+        source=source,
+        **values,
+    )
 
 
 def apply_success(payment: Payment, op: Operation) -> Payment:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from service.domain.ids import new_id
 from service.domain.outcomes import ProviderSnapshot, ProviderState
 from service.domain.payments import (
     Failure,
@@ -24,6 +23,7 @@ from service.domain.payments import (
     apply_action_required,
     apply_failure,
     apply_success,
+    recorded_operation,
 )
 
 NO_RECORD = Failure(
@@ -102,18 +102,7 @@ def _resolved(
 def _imported(
     p: Payment, kind: OperationType, amount: int, source: OperationSource, now: datetime
 ) -> Operation:
-    return Operation(
-        id=new_id("op"),
-        payment_id=p.id,
-        type=kind,
-        status=OperationStatus.SUCCEEDED,
-        amount=amount,
-        currency=p.currency,
-        created_at=now,
-        resolved_at=now,
-        source=source,
-        provider_reference=p.provider_reference,
-    )
+    return recorded_operation(p, kind, amount, source, now)
 
 
 def absorb(

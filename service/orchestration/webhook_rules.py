@@ -12,7 +12,6 @@ from datetime import datetime
 
 import msgspec
 
-from service.domain.ids import new_id
 from service.domain.payments import (
     REFUNDABLE,
     Failure,
@@ -24,6 +23,7 @@ from service.domain.payments import (
     PaymentStatus,
     apply_failure,
     apply_success,
+    recorded_operation,
 )
 from service.domain.webhooks import WebhookEvent, WebhookKind, WebhookStatus
 from service.orchestration.reconcile import with_operations
@@ -56,16 +56,12 @@ def _mismatch(detail: str) -> Decision:
 def _new_op(
     p: Payment, kind: OperationType, amount: int, event: WebhookEvent, now: datetime
 ) -> Operation:
-    return Operation(
-        id=new_id("op"),
-        payment_id=p.id,
-        type=kind,
-        status=OperationStatus.SUCCEEDED,
-        amount=amount,
-        currency=p.currency,
-        created_at=now,
-        resolved_at=now,
-        source=OperationSource.PROVIDER,
+    return recorded_operation(
+        p,
+        kind,
+        amount,
+        OperationSource.PROVIDER,
+        now,
         provider_reference=event.provider_reference,
         reason=event.raw_type,
     )
