@@ -11,6 +11,7 @@ from service.api.schemas import Problem
 
 _DETAILS = {
     "invalid_json": "the request body is not valid JSON",
+    "payload_too_large": "the request body is too large",
     "invalid_request": "Invalid content-length: 'x'",
     "idempotency_key_missing": "send an Idempotency-Key header with every money-moving POST",
     "unauthorized": "send Authorization: Bearer <api key>",
@@ -49,6 +50,7 @@ COMMON = (
 MONEY = (
     *COMMON,
     "invalid_json",
+    "payload_too_large",
     "validation_error",
     "idempotency_key_missing",
     "idempotency_key_reused",

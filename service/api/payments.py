@@ -259,7 +259,13 @@ class PaymentController(Controller):
         status_code=200,
         opt={"scope": "payments:write"},
         responses=problems(
-            *COMMON, "not_found", "provider_error", "provider_unavailable", "provider_circuit_open"
+            *COMMON,
+            "invalid_json",
+            "payload_too_large",
+            "not_found",
+            "provider_error",
+            "provider_unavailable",
+            "provider_circuit_open",
         ),
     )
     async def sync(

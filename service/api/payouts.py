@@ -82,7 +82,13 @@ class PayoutController(Controller):
         summary="Settle a payout in doubt from the provider's state",
         status_code=200,
         responses=problems(
-            *COMMON, "not_found", "provider_error", "provider_unavailable", "provider_circuit_open"
+            *COMMON,
+            "invalid_json",
+            "payload_too_large",
+            "not_found",
+            "provider_error",
+            "provider_unavailable",
+            "provider_circuit_open",
         ),
     )
     async def sync(

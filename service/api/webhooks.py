@@ -34,6 +34,7 @@ class WebhookController(Controller):
         responses=problems(
             "invalid_request",
             "invalid_signature",
+            "payload_too_large",
             "not_found",
             "validation_error",
             "webhook_in_progress",

@@ -70,6 +70,7 @@ def _checker(strategy: Any, label: str, call: Any, seen: Counter[str]) -> Any:
         max_examples=EXAMPLES,
         deadline=None,
         database=None,
+        derandomize=True,  # the same cases every run: CI must not turn red by chance
         suppress_health_check=list(HealthCheck),
     )
     @given(case=strategy)
