@@ -6,6 +6,7 @@ A provider is enabled when its base URL is set.
 
 import contextlib
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -175,20 +176,30 @@ def _int(env: Mapping[str, str], name: str, default: int, errors: list[str]) -> 
     return int(raw)
 
 
-def _total_timeout(env: Mapping[str, str], prefix: str, errors: list[str]) -> float | None:
-    """<PREFIX>_TOTAL_TIMEOUT_SECONDS: at least one whole attempt (a connect and a read)."""
+def _outbound(env: Mapping[str, str], prefix: str, errors: list[str]) -> dict[str, Any]:
+    """What every provider section has: read, connect and total timeouts, the cap.
+
+    <PREFIX>_TIMEOUT_SECONDS, _CONNECT_TIMEOUT_SECONDS, _TOTAL_TIMEOUT_SECONDS (at
+    least one whole attempt, a connect and a read; unset: `call_limit_seconds`) and
+    _MAX_CONCURRENCY.
+    """
+    read = _float(env, f"{prefix}_TIMEOUT_SECONDS", 30.0, errors)
+    connect = _float(env, f"{prefix}_CONNECT_TIMEOUT_SECONDS", 5.0, errors)
+    total: float | None = None
     name = f"{prefix}_TOTAL_TIMEOUT_SECONDS"
-    if not env.get(name):
-        return None
-    total = _float(env, name, 0.0, errors)
-    connect = _float(env, f"{prefix}_CONNECT_TIMEOUT_SECONDS", 5.0, [])
-    read = _float(env, f"{prefix}_TIMEOUT_SECONDS", 30.0, [])
-    if 0 < total < connect + read:
-        errors.append(
-            f"{name} ({total:g}) must be at least one attempt: "
-            f"connect + read timeout = {connect + read:g} s"
-        )
-    return total
+    if env.get(name):
+        total = _float(env, name, 0.0, errors)
+        if 0 < total < connect + read:
+            errors.append(
+                f"{name} ({total:g}) must be at least one attempt: "
+                f"connect + read timeout = {connect + read:g} s"
+            )
+    return {
+        "timeout_seconds": read,
+        "connect_timeout_seconds": connect,
+        "total_timeout_seconds": total,
+        "max_concurrency": _int(env, f"{prefix}_MAX_CONCURRENCY", 100, errors),
+    }
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool, errors: list[str]) -> bool:
@@ -227,10 +238,7 @@ def _bizon(env: Mapping[str, str], errors: list[str]) -> BizonSettings | None:
         base_url=base_url,
         login=login,
         password=Secret(env.get("BIZON_PASSWORD", "")),
-        timeout_seconds=_float(env, "BIZON_TIMEOUT_SECONDS", 30.0, errors),
-        connect_timeout_seconds=_float(env, "BIZON_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
-        total_timeout_seconds=_total_timeout(env, "BIZON", errors),
-        max_concurrency=_int(env, "BIZON_MAX_CONCURRENCY", 100, errors),
+        **_outbound(env, "BIZON", errors),
         rebill_requires_cvv=_flag(env, "BIZON_REBILL_REQUIRES_CVV", True, errors),
     )
 
@@ -250,10 +258,7 @@ def _paysuper(env: Mapping[str, str], errors: list[str]) -> PaySuperSettings | N
         project_id=env.get("PAYSUPER_PROJECT_ID") or None,
         secret_key=Secret(secret),
         signature_mode=mode,
-        timeout_seconds=_float(env, "PAYSUPER_TIMEOUT_SECONDS", 30.0, errors),
-        connect_timeout_seconds=_float(env, "PAYSUPER_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
-        total_timeout_seconds=_total_timeout(env, "PAYSUPER", errors),
-        max_concurrency=_int(env, "PAYSUPER_MAX_CONCURRENCY", 100, errors),
+        **_outbound(env, "PAYSUPER", errors),
     )
 
 
@@ -268,10 +273,7 @@ def _proxy_solutions(env: Mapping[str, str], errors: list[str]) -> ProxySolution
         base_url=base_url,
         api_key=Secret(key),
         api_key_header=env.get("PROXY_SOLUTIONS_API_KEY_HEADER", "api-key") or "api-key",
-        timeout_seconds=_float(env, "PROXY_SOLUTIONS_TIMEOUT_SECONDS", 30.0, errors),
-        connect_timeout_seconds=_float(env, "PROXY_SOLUTIONS_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
-        total_timeout_seconds=_total_timeout(env, "PROXY_SOLUTIONS", errors),
-        max_concurrency=_int(env, "PROXY_SOLUTIONS_MAX_CONCURRENCY", 100, errors),
+        **_outbound(env, "PROXY_SOLUTIONS", errors),
         merchants_ttl_seconds=_float(env, "PROXY_SOLUTIONS_MERCHANTS_TTL_SECONDS", 300.0, errors),
     )
 
@@ -287,10 +289,7 @@ def _send2sell(env: Mapping[str, str], errors: list[str]) -> Send2SellSettings |
         base_url=base_url,
         token=Secret(token),
         method_spoofing=_flag(env, "SEND2SELL_METHOD_SPOOFING", False, errors),
-        timeout_seconds=_float(env, "SEND2SELL_TIMEOUT_SECONDS", 30.0, errors),
-        connect_timeout_seconds=_float(env, "SEND2SELL_CONNECT_TIMEOUT_SECONDS", 5.0, errors),
-        total_timeout_seconds=_total_timeout(env, "SEND2SELL", errors),
-        max_concurrency=_int(env, "SEND2SELL_MAX_CONCURRENCY", 100, errors),
+        **_outbound(env, "SEND2SELL", errors),
     )
 
 
